@@ -1,0 +1,5 @@
+"""Allow ``python -m tradeterm``."""
+
+from tradeterm.cli import main
+
+raise SystemExit(main())
