@@ -1,0 +1,148 @@
+"""How a bracket's exits look on each market, and the filter checks for them.
+
+Spot has no reduce-only and few conditional types (every symbol in the 2024 snapshot offers
+STOP_LOSS_LIMIT but not STOP_LOSS), so each take-profit slice is an OCO of a LIMIT_MAKER target
+and a STOP_LOSS_LIMIT stop for the same quantity: every slice must pass the filters at *both*
+prices. USD-M has reduce-only conditional orders: TAKE_PROFIT_MARKET per slice (exempt from
+MIN_NOTIONAL) and one STOP_MARKET closing the whole position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradeterm.contracts.base import Side
+from tradeterm.contracts.trading import OrderLeg, OrderType
+from tradeterm.trading.filters import FilterViolation, Market, SymbolFilters
+from tradeterm.trading.ids import client_order_id, list_client_order_id
+from tradeterm.trading.intents import OrderSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ExitShape:
+    take_profit_type: OrderType
+    stop_type: OrderType
+    oco_per_leg: bool
+    reduce_only: bool
+
+
+_SHAPES = {
+    Market.SPOT: ExitShape(
+        OrderType.LIMIT_MAKER, OrderType.STOP_LOSS_LIMIT, oco_per_leg=True, reduce_only=False
+    ),
+    Market.USDM: ExitShape(
+        OrderType.TAKE_PROFIT_MARKET, OrderType.STOP_MARKET, oco_per_leg=False, reduce_only=True
+    ),
+}
+
+
+def exit_shape(market: Market) -> ExitShape:
+    return _SHAPES[market]
+
+
+def opposite(side: Side) -> Side:
+    return Side.SELL if side is Side.BUY else Side.BUY
+
+
+def stop_limit_price(
+    position_side: Side, stop: Decimal, slippage: Decimal, filters: SymbolFilters
+) -> Decimal:
+    """Limit price of a STOP_LOSS_LIMIT: ``slippage`` beyond the stop, rounded further away.
+
+    An unfilled stop-limit in a fast market is the real danger, so this price rounds away from
+    the stop (long: down, short: up), giving the order more room, never less.
+    """
+    if position_side is Side.BUY:
+        return filters.round_price(stop * (1 - slippage), "down")
+    return filters.round_price(stop * (1 + slippage), "up")
+
+
+def validate_take_profit(
+    filters: SymbolFilters,
+    position_side: Side,
+    price: Decimal,
+    qty: Decimal,
+    reference: Decimal | None,
+) -> list[FilterViolation]:
+    """Checks for one take-profit slice as the order that will carry it."""
+    shape = exit_shape(filters.market)
+    return filters.validate(
+        price,
+        qty,
+        opposite(position_side),
+        shape.take_profit_type,
+        reference,
+        reduce_only=shape.reduce_only,
+    )
+
+
+def validate_stop(
+    filters: SymbolFilters,
+    position_side: Side,
+    stop: Decimal,
+    qty: Decimal,
+    reference: Decimal | None,
+    slippage: Decimal,
+) -> list[FilterViolation]:
+    """Checks for a stop order of ``qty`` (spot: one OCO slice; USD-M: the whole position)."""
+    shape = exit_shape(filters.market)
+    side = opposite(position_side)
+    if shape.stop_type is OrderType.STOP_LOSS_LIMIT:
+        limit = stop_limit_price(position_side, stop, slippage, filters)
+        return filters.validate(limit, qty, side, shape.stop_type, reference, stop_price=stop)
+    return filters.validate(
+        stop, qty, side, shape.stop_type, reference, reduce_only=shape.reduce_only
+    )
+
+
+# ------------------------------------------------------------------ order specs
+def take_profit_order(
+    decision_id: str, filters: SymbolFilters, position_side: Side, index: int, revision: int,
+    quantity: Decimal, price: Decimal,
+) -> OrderSpec:  # fmt: skip
+    """Spot: the LIMIT_MAKER half of OCO ``index``; USD-M: a reduce-only TAKE_PROFIT_MARKET."""
+    shape = exit_shape(filters.market)
+    cid = client_order_id(decision_id, OrderLeg.TP, index, revision)
+    side = opposite(position_side)
+    if shape.oco_per_leg:
+        return OrderSpec(
+            client_order_id=cid, leg=OrderLeg.TP, index=index, side=side, order_type=shape.take_profit_type,
+            quantity=quantity, price=price, list_client_order_id=list_client_order_id(decision_id, index, revision),
+        )  # fmt: skip
+    return OrderSpec(
+        client_order_id=cid, leg=OrderLeg.TP, index=index, side=side, order_type=shape.take_profit_type,
+        quantity=quantity, stop_price=price, reduce_only=True,
+    )  # fmt: skip
+
+
+def stop_order(
+    decision_id: str, filters: SymbolFilters, position_side: Side, index: int, revision: int,
+    quantity: Decimal, stop: Decimal, slippage: Decimal,
+) -> OrderSpec:  # fmt: skip
+    """Spot: the STOP_LOSS_LIMIT half of OCO ``index`` (index 0: a lone stop, no TPs); USD-M: the
+    one closePosition STOP_MARKET (``quantity`` is then informative)."""
+    shape = exit_shape(filters.market)
+    cid = client_order_id(decision_id, OrderLeg.STOP, index, revision)
+    side = opposite(position_side)
+    if shape.oco_per_leg:
+        return OrderSpec(
+            client_order_id=cid, leg=OrderLeg.STOP, index=index, side=side, order_type=shape.stop_type,
+            quantity=quantity, stop_price=stop, price=stop_limit_price(position_side, stop, slippage, filters),
+            list_client_order_id=list_client_order_id(decision_id, index, revision) if index else None,
+        )  # fmt: skip
+    return OrderSpec(
+        client_order_id=cid, leg=OrderLeg.STOP, index=index, side=side, order_type=shape.stop_type,
+        quantity=quantity, stop_price=stop, reduce_only=True, close_position=True,
+    )  # fmt: skip
+
+
+def close_order(
+    decision_id: str, filters: SymbolFilters, position_side: Side, revision: int, quantity: Decimal
+) -> OrderSpec:
+    """Flatten at market; reduce-only where the venue has it, so it can never open a position."""
+    return OrderSpec(
+        client_order_id=client_order_id(decision_id, OrderLeg.CLOSE, 0, revision), leg=OrderLeg.CLOSE,
+        side=opposite(position_side), order_type=OrderType.MARKET, quantity=quantity,
+        reduce_only=filters.market is Market.USDM,
+    )  # fmt: skip
