@@ -7,4 +7,5 @@ A command is listed in ``COMMAND_MODULES`` only once it really works (no placeho
 
 COMMAND_MODULES: tuple[str, ...] = (
     "tradeterm.commands.contracts",
+    "tradeterm.commands.venue",
 )
