@@ -6,6 +6,7 @@ A command is listed in ``COMMAND_MODULES`` only once it really works (no placeho
 """
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "tradeterm.commands.db",
     "tradeterm.commands.contracts",
     "tradeterm.commands.venue",
 )
