@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML config file (default: the user config dir)")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    parser.add_argument(
+        "--daemon",
+        action="store_true",
+        help="run headless: JSON logs on stdout, /healthz /readyz /metrics on the daemon port",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub)
@@ -66,6 +71,12 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     handler = getattr(args, "handler", None)
+    if args.daemon:
+        if handler is not None:
+            raise UserError("--daemon runs on its own; it cannot be combined with a command")
+        from tradeterm.ops.daemon import run_daemon
+
+        return asyncio.run(run_daemon(settings))
     if handler is None:
         build_parser().print_help()
         return 0
