@@ -29,13 +29,13 @@ def register(subparsers: Any) -> None:
         "key pair is generated and printed.")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: any free port, printed)")
-    p.add_argument("--data", action="append", default=[], metavar="FILE",
+    p.add_argument("--data", action="extend", nargs="+", default=[], metavar="FILE",
                    help="Binance kline file (CSV/zip/JSON); repeat for several symbols")
-    p.add_argument("--synthetic", action="append", default=[], metavar="SYMBOL",
+    p.add_argument("--synthetic", action="extend", nargs="+", default=[], metavar="SYMBOL",
                    help="replay the seeded synthetic market for SYMBOL; repeatable (default BTCUSDT)")
     p.add_argument("--seed", type=int, default=1, help="synthetic market seed (default 1)")
     p.add_argument("--speed", default="60", help="market seconds per wall second, or 'max' (default 60)")
-    p.add_argument("--balance", action="append", default=[], metavar="ASSET=AMOUNT",
+    p.add_argument("--balance", action="extend", nargs="+", default=[], metavar="ASSET=AMOUNT",
                    help="starting balance, repeatable (default USDT=10000)")
     p.add_argument("--api-key", help=f"accepted API key (prefer {ENV_KEY})")
     p.add_argument("--api-secret", help=f"its HMAC secret (prefer {ENV_SECRET})")
