@@ -9,4 +9,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tradeterm.commands.db",
     "tradeterm.commands.contracts",
     "tradeterm.commands.venue",
+    "tradeterm.commands.analyze",
 )
