@@ -60,7 +60,7 @@ def test_full_real_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     for line in lines:
         assert set(line) == {"topic", "event"}
         event = CONTRACTS[line["topic"]].model_validate(line["event"])  # every line parses back
-        assert (line["event"]["venue"], line["event"]["symbol"]) == ("binance-um", "BTCUSDT")
+        assert (line["event"]["venue"], line["event"]["symbol"]) == ("binance-usdm", "BTCUSDT")
         assert event.TOPIC == line["topic"]
         assert line["event"]["confirmed_at"] >= last  # ISO-8601 UTC strings sort as times
         last = line["event"]["confirmed_at"]
