@@ -1,0 +1,1 @@
+"""Textual widgets, grouped by screen area."""

@@ -1,0 +1,180 @@
+"""The chart's input: one immutable bundle of candles, overlay arrays, SMC tables and order lines.
+
+The chart never asks where data comes from (pipeline, replay, a test): whoever owns the data
+builds a :class:`ChartData` and hands it over whole. Replacing the bundle is the only way to
+change what is drawn, which makes "did anything change?" an identity check and lets the widget
+cache frames without tracking mutations. Arrays are shared, not copied: callers must not mutate
+them after handing them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from tradeterm.analysis.indicators import bbands, ema, vwap
+from tradeterm.analysis.smc import SmcResult, StructureTable, Swings, ZoneTable
+from tradeterm.market.frame import CandleFrame
+
+OrderKind = Literal["entry", "stop", "target"]
+ORDER_KINDS: tuple[OrderKind, ...] = ("entry", "stop", "target")
+
+_MAX_DECIMALS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One line drawn over the candles (an EMA, a Bollinger band, VWAP).
+
+    ``group`` is the overlay flag that shows it (``"ema"``, ``"bb"``, ``"vwap"``) and ``role``
+    the theme variable that colours it, so a new indicator needs no renderer change.
+    """
+
+    name: str
+    group: str
+    role: str
+    values: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """A working order or position level: entry, stop or one take-profit target."""
+
+    kind: OrderKind
+    price: float
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ORDER_KINDS:
+            raise ValueError(f"OrderLine kind must be one of {ORDER_KINDS}, got {self.kind!r}")
+        if not np.isfinite(self.price):
+            raise ValueError(f"OrderLine price must be finite, got {self.price!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """Everything one chart frame shows. Bar indices in ``swings``/``breaks``/``zones`` refer
+    to rows of ``frame``; ``zones`` holds the zones to draw (e.g. ``SmcResult.active_zones()``).
+    ``price_decimals`` formats prices (the symbol's tick precision); ``None`` infers it."""
+
+    frame: CandleFrame
+    series: tuple[Series, ...] = ()
+    swings: Swings | None = None
+    breaks: StructureTable | None = None
+    zones: ZoneTable | None = None
+    orders: tuple[OrderLine, ...] = ()
+    price_decimals: int | None = None
+    decimals: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        for s in self.series:
+            if s.values.ndim != 1 or s.values.shape[0] != n:
+                raise ValueError(
+                    f"series {s.name!r} has shape {s.values.shape}, expected ({n},) like the frame"
+                )
+        for name, bars in (
+            ("swings", None if self.swings is None else self.swings.bar),
+            ("breaks", None if self.breaks is None else self.breaks.bar),
+            ("zones", None if self.zones is None else self.zones.bar),
+        ):
+            if bars is not None and bars.shape[0] and (bars.min() < 0 or bars.max() >= n):
+                raise ValueError(f"{name} refer to bars outside the frame (0..{n - 1})")
+        d = self.price_decimals if self.price_decimals is not None else infer_decimals(self.frame)
+        object.__setattr__(self, "decimals", d)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def with_frame(self, frame: CandleFrame) -> ChartData:
+        """The same overlays over a new frame (e.g. the open candle moved); lengths must match."""
+        return ChartData(
+            frame,
+            self.series,
+            self.swings,
+            self.breaks,
+            self.zones,
+            self.orders,
+            self.price_decimals,
+        )
+
+
+def infer_decimals(frame: CandleFrame) -> int:
+    """The fewest decimals that print every price of the frame exactly (capped at 8): a stand-in
+    for the symbol's tick size when the caller does not pass it."""
+    if len(frame) == 0:
+        return 2
+    prices = np.concatenate(
+        [frame.open[-500:], frame.high[-500:], frame.low[-500:], frame.close[-500:]]
+    )
+    for d in range(_MAX_DECIMALS + 1):
+        scaled = prices * 10.0**d
+        if np.allclose(scaled, np.round(scaled), rtol=1e-12, atol=1e-6):
+            return d
+    return _MAX_DECIMALS
+
+
+def indicator_series(
+    frame: CandleFrame,
+    *,
+    ema_periods: Sequence[int] = (20, 50, 200),
+    bb_period: int = 20,
+    bb_dev: float = 2.0,
+    with_vwap: bool = True,
+) -> tuple[Series, ...]:
+    """The standard overlay set (EMA 20/50/200, Bollinger 20/2, daily VWAP) as chart series.
+
+    A convenience for callers that have only candles; the pipeline may pass its own arrays.
+    Short frames simply give NaN (warm-up) values, which the chart leaves out.
+    """
+    roles = ("ema-fast", "ema-mid", "ema-slow")
+    out: list[Series] = []
+    if len(frame) == 0:
+        return ()
+    for i, p in enumerate(ema_periods):
+        out.append(Series(f"EMA{p}", "ema", roles[min(i, 2)], ema(frame.close, p)))
+    upper, middle, lower = bbands(frame.close, bb_period, bb_dev, bb_dev)
+    out += [
+        Series("BB+", "bb", "bb-band", upper),
+        Series("BB", "bb", "bb-band", middle),
+        Series("BB-", "bb", "bb-band", lower),
+    ]
+    if with_vwap:
+        out.append(
+            Series(
+                "VWAP",
+                "vwap",
+                "vwap",
+                vwap(frame.open_time, frame.high, frame.low, frame.close, frame.volume),
+            )
+        )
+    return tuple(out)
+
+
+def chart_data(
+    frame: CandleFrame,
+    *,
+    smc: SmcResult | None = None,
+    series: Iterable[Series] | None = None,
+    orders: Iterable[OrderLine | tuple[str, float, str]] = (),
+    price_decimals: int | None = None,
+) -> ChartData:
+    """Assemble a :class:`ChartData` from the usual sources: indicator series (computed from the
+    frame when not given), an SMC result (swings, breaks, zones active at the last bar) and
+    order lines given as :class:`OrderLine` or plain ``(kind, price, label)`` tuples."""
+    lines = tuple(
+        o if isinstance(o, OrderLine) else OrderLine(o[0], float(o[1]), o[2])  # type: ignore[arg-type]
+        for o in orders
+    )
+    return ChartData(
+        frame=frame,
+        series=tuple(series) if series is not None else indicator_series(frame),
+        swings=smc.swings if smc is not None else None,
+        breaks=smc.breaks if smc is not None else None,
+        zones=smc.active_zones() if smc is not None else None,
+        orders=lines,
+        price_decimals=price_decimals,
+    )
