@@ -1,0 +1,148 @@
+"""What a UI may read from the pipeline, and what it may ask of it.
+
+The screen never touches the exchange, the store or the analysis objects: it renders these
+immutable snapshots and calls :class:`Intents`. That keeps trading logic out of ``ui/`` and lets
+the same UI run against the live controller, a replay, or a fixed fake in snapshot tests.
+Snapshots are plain frozen dataclasses (cheap to build, safe to hand across tasks); ``version``
+increases on every change so a widget can skip a repaint when nothing moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol, runtime_checkable
+
+from tradeterm.analysis.guards.base import GuardState
+from tradeterm.contracts import OrderUpdateV1, SignalRawV1
+from tradeterm.trading.preview import Preview
+from tradeterm.trading.ticket import ManualTicket
+from tradeterm.ui.widgets.chart.data import ChartData
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogKind = Literal["order", "guard", "signal", "feed", "system", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRow:
+    symbol: str
+    last: float | None
+    change_pct: float | None  # over the last 24 h of the chart timeframe's data
+    spark: tuple[float, ...]  # recent closes, oldest first
+    guard_blocked: bool
+    guard_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    signal: SignalRawV1
+    age_bars: int
+    guard_blocked: bool
+    guard_reasons: tuple[str, ...] = ()
+    risk_reward: tuple[Decimal, ...] = ()  # the R multiples of the targets
+
+
+@dataclass(frozen=True, slots=True)
+class BracketRow:
+    bracket_id: str
+    symbol: str
+    side: str
+    state: str  # the bracket state machine's state name
+    quantity: Decimal
+    filled: Decimal
+    entry: Decimal | None
+    stop: Decimal
+    targets: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    symbol: str
+    side: str
+    quantity: Decimal
+    entry: Decimal
+    mark: Decimal | None
+    unrealised: Decimal | None  # quote currency
+    unrealised_r: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    equity: Decimal
+    available: Decimal
+    quote_asset: str = "USDT"
+    day_pnl: Decimal = Decimal(0)
+    drawdown_pct: Decimal = Decimal(0)
+    kill_switch: bool = False
+    kill_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    at_ms: int
+    level: LogLevel
+    kind: LogKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the workstation shows, for the selected symbol and timeframe."""
+
+    version: int
+    symbol: str
+    tf: str
+    chart: ChartData | None
+    watchlist: tuple[WatchRow, ...] = ()
+    signals: tuple[SignalRow, ...] = ()
+    guards: tuple[GuardState, ...] = ()
+    brackets: tuple[BracketRow, ...] = ()
+    orders: tuple[OrderUpdateV1, ...] = ()
+    positions: tuple[PositionRow, ...] = ()
+    account: AccountView | None = None
+    log: tuple[LogLine, ...] = ()
+    auto_trade: bool = False
+    feed_status: str = "starting"
+    timeframes: tuple[str, ...] = field(default=("1m", "5m", "15m", "1h", "4h", "1d"))
+
+
+@runtime_checkable
+class ReadModel(Protocol):
+    def snapshot(self) -> Snapshot:
+        """The current state; cheap enough to call at the UI's frame rate."""
+
+
+@runtime_checkable
+class Intents(Protocol):
+    """Requests from a UI. Each returns quickly; results show up in later snapshots.
+    Methods that can be refused raise :class:`tradeterm.errors.UserError` with the reason."""
+
+    def select(self, symbol: str, tf: str) -> None: ...
+
+    def reject_signal(self, signal_id: str) -> None: ...
+
+    def ticket_for_signal(self, signal_id: str) -> ManualTicket:
+        """A ticket prefilled from a pending signal (the 'approve' key opens the bracket panel)."""
+
+    def preview(self, ticket: ManualTicket) -> Preview:
+        """Size, rounding, risk, R:R and fees of a ticket, without sending anything."""
+
+    async def place_bracket(self, ticket: ManualTicket) -> str:
+        """Send a bracket; returns its id. Refused (UserError) if the filters or guards forbid it."""
+
+    async def cancel_bracket(self, bracket_id: str) -> None: ...
+
+    async def close_position(self, symbol: str) -> None: ...
+
+    async def kill_switch(self, reason: str) -> None: ...
+
+    def reset_kill_switch(self) -> None: ...
+
+    def set_auto_trade(self, symbol: str, on: bool) -> None: ...
+
+
+__all__: Sequence[str] = (
+    "AccountView", "BracketRow", "Intents", "LogLine", "PositionRow", "ReadModel", "SignalRow", "Snapshot",
+    "WatchRow",
+)
