@@ -8,6 +8,9 @@ Public entry points (imported lazily, so the pure engine never drags in the web 
 * :func:`~tradeterm.venue.app.create_venue_app` — the Starlette app for a config or a ``Venue``.
 * :class:`~tradeterm.venue.venue.Venue` — clock + series + engine + hubs; ``step``/``step_bars``.
 * :class:`~tradeterm.venue.matching.MatchingEngine` — orders, lists, fills, fees, balances; no I/O.
+* :class:`~tradeterm.venue.futures_engine.FuturesEngine` — USD-M positions, margin, algo orders,
+  liquidation, funding; no I/O. :class:`~tradeterm.venue.futures_venue.FuturesMarket` serves it
+  (``venue.futures``): ``/fapi/...``, ``/market|public|private/...`` and ``/futures/...`` streams.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ _EXPORTS = {
     "SymbolRules": "tradeterm.venue.symbols",
     "VenueError": "tradeterm.venue.errors",
     "Credential": "tradeterm.venue.auth",
+    "FuturesEngine": "tradeterm.venue.futures_engine",
+    "FuturesMarket": "tradeterm.venue.futures_venue",
+    "FundingSchedule": "tradeterm.venue.funding",
 }
 __all__ = list(_EXPORTS)
 

@@ -38,6 +38,10 @@ def create_venue_app(config: VenueConfig | Venue) -> Starlette:
 
     routes: list[Any] = [*SpotApi(venue).routes(), *stream_routes(venue.streams), *venue.userdata.routes(),
                          *control_routes(venue)]
+    if venue.futures is not None:
+        from tradeterm.venue.rest_futures import FuturesApi
+
+        routes += [*FuturesApi(venue, venue.futures).routes(), *venue.futures.stream_routes()]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.venue = venue
     return app
@@ -68,6 +72,12 @@ class VenueServer:
         return f"ws://{self.base}"
 
     @property
+    def fstream_url(self) -> str:
+        """Futures streams, classic paths (``/futures/ws/...``); the routed ``/market``, ``/public``,
+        ``/private`` paths are also served at the root of :attr:`ws_url`."""
+        return f"ws://{self.base}/futures"
+
+    @property
     def ws_api_url(self) -> str:
         return f"ws://{self.base}/ws-api/v3"
 
@@ -94,7 +104,7 @@ class VenueServer:
     async def stop(self) -> None:
         if self._server is None or self._task is None:
             return
-        self.venue.streams.drop_all()
+        self.venue.drop_streams()
         self._server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

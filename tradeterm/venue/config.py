@@ -33,6 +33,21 @@ class VenueConfig:
     orders_per_10s: int = 50
     orders_per_day: int = 160_000
     tick_seconds: float = 0.25          # how often a timed replay advances and pushes streams
+    # USD-M futures (served next to spot from the same replay; see futures_venue.py)
+    futures: bool = True
+    futures_balance: Decimal = Decimal(10000)           # USDT wallet of the futures account
+    futures_maker_fee: Decimal = Decimal("0.0002")
+    futures_taker_fee: Decimal = Decimal("0.0005")
+    mark_premium: Decimal = Decimal(0)                  # mark = last × (1 + premium)
+    funding_rate: Decimal = Decimal("0.0001")           # every 8 h where no funding file covers
+    funding_files: dict[str, str] = field(default_factory=dict)  # symbol -> Binance funding CSV
+    leverage_tiers_file: str | None = None              # ccxt-format tiers (the captured file)
+    default_leverage: int = 20
+    futures_weight_per_minute: int = 2400
+    futures_orders_per_10s: int = 300
+    futures_orders_per_minute: int = 1200
+    algo_fill_before_update: bool = True                # child fill before ALGO_UPDATE, as seen live
+    listen_key_validity_ms: int = 3_600_000
 
     def ensure_credentials(self) -> list[Credential]:
         """Generate an HMAC key pair when none was given (printed by the CLI)."""

@@ -51,7 +51,7 @@ def control_routes(venue: Venue) -> list[Route]:
                     if not venue.faults.userdata_reorder:
                         venue.userdata.flush_held()
             elif action == "drop-streams":
-                venue.streams.drop_all()
+                venue.drop_streams()
             elif action == "step":
                 n = int(body.get("steps", 0)) + 3 * int(body.get("bars", 0))
                 taken = venue.step(n if n > 0 else 1)

@@ -34,13 +34,15 @@ class _Client:
 class RateLimiter:
     def __init__(self, *, weight_per_minute: int = 6000, orders_per_10s: int = 50,
                  orders_per_day: int = 160_000, strikes_before_ban: int = 3, ban_seconds: int = 120,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, long_window_s: int = 86400) -> None:
+        """``orders_per_day`` counts over ``long_window_s`` (a day on spot; USD-M counts a minute)."""
         self.weight_per_minute = weight_per_minute
         self.orders_per_10s = orders_per_10s
         self.orders_per_day = orders_per_day
         self.strikes_before_ban = strikes_before_ban
         self.ban_seconds = ban_seconds
         self._clock = clock
+        self.long_window_s = long_window_s
         self._clients: dict[str, _Client] = {}
         self._orders_10s = _Window()
         self._orders_day = _Window()
@@ -85,7 +87,7 @@ class RateLimiter:
 
     def order_counts(self) -> tuple[int, int]:
         now = self._clock()
-        return self._orders_10s.at(int(now // 10)).used, self._orders_day.at(int(now // 86400)).used
+        return self._orders_10s.at(int(now // 10)).used, self._orders_day.at(int(now // self.long_window_s)).used
 
     def check_order(self) -> None:
         n10, nday = self.order_counts()
@@ -93,18 +95,22 @@ class RateLimiter:
         if n10 >= self.orders_per_10s:
             raise E.too_many_orders(self.orders_per_10s, "10 SECOND", max(1, int(10 - now % 10 + 0.999)))
         if nday >= self.orders_per_day:
-            raise E.too_many_orders(self.orders_per_day, "1 DAY", max(1, int(86400 - now % 86400)))
+            per = "1 DAY" if self.long_window_s == 86400 else f"{self.long_window_s // 60} MINUTE"
+            raise E.too_many_orders(self.orders_per_day, per,
+                                    max(1, int(self.long_window_s - now % self.long_window_s)))
 
     def count_orders(self, n: int = 1) -> None:
         now = self._clock()
         self._orders_10s.at(int(now // 10)).used += n
-        self._orders_day.at(int(now // 86400)).used += n
+        self._orders_day.at(int(now // self.long_window_s)).used += n
 
     def rate_limits(self) -> list[dict[str, object]]:
         """``exchangeInfo.rateLimits``."""
         return [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": self.weight_per_minute},
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": self.orders_per_10s},
-            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": self.orders_per_day},
+            {"rateLimitType": "ORDERS", "interval": "DAY" if self.long_window_s == 86400 else "MINUTE",
+             "intervalNum": 1 if self.long_window_s == 86400 else self.long_window_s // 60,
+             "limit": self.orders_per_day},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 300000},
         ]

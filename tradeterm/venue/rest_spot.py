@@ -22,6 +22,7 @@ from tradeterm.venue import responses as R
 from tradeterm.venue.errors import VenueError
 from tradeterm.venue.matching import Order, OrderList, OrderSpec
 from tradeterm.venue.params import Params
+from tradeterm.venue.ratelimit import RateLimiter
 from tradeterm.venue.symbols import f8
 from tradeterm.venue.venue import INTERVALS, Venue, f8_float, ticker_stats
 
@@ -38,6 +39,7 @@ class Ctx:
     venue: Venue
     ip: str
     order_endpoint: bool = False
+    api_key: str | None = None  # the X-MBX-APIKEY header (USER_STREAM endpoints need only this)
 
 
 Handler = Callable[[Params, Ctx], Any]
@@ -48,19 +50,21 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 class SpotApi:
-    def __init__(self, venue: Venue) -> None:
+    def __init__(self, venue: Venue, limiter: RateLimiter | None = None) -> None:
         self.venue = venue
+        self.limiter = limiter or venue.limiter  # USD-M has its own limits (another host on Binance)
 
     # ------------------------------------------------------------------ the gate
     def _headers(self, ip: str) -> dict[str, str]:
-        used = self.venue.limiter.used_weight(ip)
-        n10, nday = self.venue.limiter.order_counts()
+        used = self.limiter.used_weight(ip)
+        n10, nday = self.limiter.order_counts()
         return {"x-mbx-used-weight": str(used), "x-mbx-used-weight-1m": str(used),
                 "x-mbx-order-count-10s": str(n10), "x-mbx-order-count-1d": str(nday)}
 
     def endpoint(self, handler: Handler, weight: Callable[[Params], int] | int, *, signed: bool = False,
                  order: bool = False) -> Callable[[Request], Awaitable[Response]]:
         venue = self.venue
+        limiter = self.limiter
 
         async def run(request: Request) -> Response:
             ip = request.client.host if request.client else "?"
@@ -76,19 +80,19 @@ class SpotApi:
                 raw_body = (await request.body()).decode() if request.method != "GET" else ""
                 p = Params(raw_query, raw_body)
                 w = weight(p) if callable(weight) else weight
-                venue.limiter.spend(ip, w)
+                limiter.spend(ip, w)
                 if signed:
                     venue.auth.check_rest(request.headers.get("x-mbx-apikey"), raw_query, raw_body, p)
                 if order:
-                    venue.limiter.check_order()
+                    limiter.check_order()
                 venue.sync()
-                ctx = Ctx(venue, ip, order)
+                ctx = Ctx(venue, ip, order, request.headers.get("x-mbx-apikey"))
                 body = handler(p, ctx)
                 p.finish()
                 venue.dispatch_events()
                 status = 200
                 if order:
-                    venue.limiter.refund(ip, w)  # successful order requests weigh 0
+                    limiter.refund(ip, w)  # successful order requests weigh 0
                     failure = faults.take_order_failure()
                     if failure == "5xx":
                         raise E.err(E.UNEXPECTED_RESP)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeterm.contracts import Timeframe
 from tradeterm.venue import responses as R
@@ -27,7 +28,25 @@ from tradeterm.venue.streams import StreamHub
 from tradeterm.venue.symbols import f8, floor_to
 from tradeterm.venue.userdata import UserDataHub
 
+if TYPE_CHECKING:
+    from tradeterm.venue.futures_venue import FuturesMarket
+
 INTERVALS = {tf.value: tf for tf in Timeframe}
+
+
+class VenueExtension(Protocol):
+    """A market served next to spot from the same replay (USD-M futures): the venue calls it
+    after each advance and on every dispatch, and lets its stream consumers pace ``speed=max``."""
+
+    def advance(self, t0: int, t1: int) -> None: ...
+
+    def dispatch(self) -> None: ...
+
+    def has_consumers(self) -> bool: ...
+
+    def backlog(self) -> int: ...
+
+    def drop_streams(self) -> None: ...
 
 
 def build_sources(config: VenueConfig) -> list[DataSource]:
@@ -71,8 +90,14 @@ class Venue:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._ref_cache: dict[str, tuple[int, Decimal, Decimal]] = {}
+        self.extensions: list[VenueExtension] = []
+        self.futures: FuturesMarket | None = None
         for sym in self.series:
             self._update_market(sym, start)
+        if config.futures:
+            from tradeterm.venue.futures_venue import FuturesMarket
+
+            FuturesMarket(self)  # registers itself as ``self.futures`` and as an extension
 
     # ------------------------------------------------------------------ time
     @property
@@ -128,36 +153,14 @@ class Venue:
             self._walk(sym, se, t0, t1)
             self._update_market(sym, t1)
             self._publish_market(sym, se, t0, t1)
+        for ext in self.extensions:
+            ext.advance(t0, t1)
         self.dispatch_events()
 
     def _walk(self, sym: str, se: SymbolSeries, t0: int, t1: int) -> None:
         if not self.engine.open_orders(sym):
             return
-        i0, i1 = se.index_at(t0), se.index_at(t1)
-        if i1 < 0:
-            return
-        i0 = max(i0, 0)
-        f0 = se.fraction(i0, t0)
-        cur = Decimal(repr(se.price_on_path(i0, f0)))
-        for i in range(i0, i1 + 1):
-            f_start = f0 if i == i0 else 0.0
-            ot = int(se.open_time[i])
-            span = se.tf.bucket_end(ot) - ot
-            if i != i0:
-                o = Decimal(repr(se.price_on_path(i, 0.0)))
-                lo, hi = se.remaining_range(i, 0.0)
-                self.engine.on_move(sym, cur, o, ot, gap=True, rest_low=Decimal(repr(lo)), rest_high=Decimal(repr(hi)))
-                cur = o
-            f_end = se.fraction(i, t1) if i == i1 else 1.0
-            fs = [k / 3 for k in (1, 2, 3) if f_start < k / 3 <= f_end]
-            pts = [(f, Decimal(repr(p))) for f, p in zip(fs, se.vertices_between(i, f_start, f_end))]
-            if i == i1 and (not fs or fs[-1] < f_end):
-                pts.append((f_end, Decimal(repr(se.price_on_path(i, f_end)))))
-            for f, p in pts:
-                lo, hi = se.remaining_range(i, f)
-                self.engine.on_move(sym, cur, p, ot + int(span * f), rest_low=Decimal(repr(lo)),
-                                    rest_high=Decimal(repr(hi)))
-                cur = p
+        walk_path(se, t0, t1, lambda a, b, t, **kw: self.engine.on_move(sym, a, b, t, **kw))
 
     def _update_market(self, sym: str, t: int) -> None:
         se = self.series[sym]
@@ -224,6 +227,8 @@ class Venue:
 
     # ------------------------------------------------------------------ user data
     def dispatch_events(self) -> None:
+        for ext in self.extensions:
+            ext.dispatch()
         events = self.engine.drain_events()
         if not events or not self.userdata.conns:
             return
@@ -258,7 +263,19 @@ class Venue:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.drop_streams()
+
+    def drop_streams(self) -> None:
+        """Cut every market-stream connection, spot and extensions alike."""
         self.streams.drop_all()
+        for ext in self.extensions:
+            ext.drop_streams()
+
+    def has_consumers(self) -> bool:
+        return self.streams.has_consumers or any(ext.has_consumers() for ext in self.extensions)
+
+    def backlog(self) -> int:
+        return max([self.streams.backlog(), *(ext.backlog() for ext in self.extensions)])
 
     def wake(self) -> None:
         self._wake.set()
@@ -269,12 +286,12 @@ class Venue:
         while True:
             every = self.faults.drop_streams_every_s
             if every > 0 and loop.time() - last_drop >= every:
-                self.streams.drop_all()
+                self.drop_streams()
                 last_drop = loop.time()
             elif every <= 0:
                 last_drop = loop.time()
             if self.clock.is_max:
-                if self.clock.paused or not self.streams.has_consumers:
+                if self.clock.paused or not self.has_consumers():
                     self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), 0.05)
@@ -283,14 +300,44 @@ class Venue:
                     await asyncio.sleep(0.05)
                     continue
                 for _ in range(7):  # a few steps per turn of the loop while consumers keep up
-                    if self.streams.backlog() > 50 or self.step(1) == 0:
+                    if self.backlog() > 50 or self.step(1) == 0:
                         break
-                while self.streams.backlog() > 200:
+                while self.backlog() > 200:
                     await asyncio.sleep(0.001)
                 await asyncio.sleep(0)
             else:
                 self.sync()
                 await asyncio.sleep(self.config.tick_seconds)
+
+
+def walk_path(se: SymbolSeries, t0: int, t1: int, on_move: Callable[..., None]) -> None:
+    """Call ``on_move(a, b, t, gap=, rest_low=, rest_high=)`` for every monotonic stretch of the
+    intrabar path between market times ``t0`` and ``t1`` (shared by the spot and futures engines,
+    so both fill against exactly the same prices)."""
+    i0, i1 = se.index_at(t0), se.index_at(t1)
+    if i1 < 0:
+        return
+    i0 = max(i0, 0)
+    f0 = se.fraction(i0, t0)
+    cur = Decimal(repr(se.price_on_path(i0, f0)))
+    for i in range(i0, i1 + 1):
+        f_start = f0 if i == i0 else 0.0
+        ot = int(se.open_time[i])
+        span = se.tf.bucket_end(ot) - ot
+        if i != i0:
+            o = Decimal(repr(se.price_on_path(i, 0.0)))
+            lo, hi = se.remaining_range(i, 0.0)
+            on_move(cur, o, ot, gap=True, rest_low=Decimal(repr(lo)), rest_high=Decimal(repr(hi)))
+            cur = o
+        f_end = se.fraction(i, t1) if i == i1 else 1.0
+        fs = [k / 3 for k in (1, 2, 3) if f_start < k / 3 <= f_end]
+        pts = [(f, Decimal(repr(p))) for f, p in zip(fs, se.vertices_between(i, f_start, f_end))]
+        if i == i1 and (not fs or fs[-1] < f_end):
+            pts.append((f_end, Decimal(repr(se.price_on_path(i, f_end)))))
+        for f, p in pts:
+            lo, hi = se.remaining_range(i, f)
+            on_move(cur, p, ot + int(span * f), rest_low=Decimal(repr(lo)), rest_high=Decimal(repr(hi)))
+            cur = p
 
 
 def kline_event(sym: str, tf: Timeframe, b: Bar, t: int, trade_id: int) -> dict[str, Any]:
