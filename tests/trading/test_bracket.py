@@ -491,3 +491,32 @@ def test_a_second_move_cancels_orders_not_yet_acknowledged() -> None:
     ]
     assert d.b.move_stop(D(62100), "looser") == []  # never loosened
     assert "refused" in d.b.log[-1]
+
+
+
+def test_spot_buy_commission_in_base_is_not_sold_twice() -> None:
+    """A spot buy's fee comes out of the coins received (no BNB): the exits must sell only what
+    the account holds, or the last one is rejected for insufficient balance."""
+    d = Driver(make_bracket(SPOT))
+    assert d.b.filters.base_asset == "BTC"
+    d.start()
+    d.send(d.id("E"), NEW)
+    fill = d.update(d.id("E"), FILLED, "0.5", "62000").model_copy(update={"fee": D("0.0005"), "fee_asset": "BTC"})
+    d.journal.append(fill)
+    intents = d.collect(d.b.apply(fill))
+    assert d.b.entry_filled == D("0.5")
+    assert d.b.entry_held == d.b.position == D("0.4995")
+    (exits,) = [i for i in intents if isinstance(i, PlaceExits)]
+    take_profits = [o for o in exits.orders if o.leg.value == "TP"]
+    stops = [o for o in exits.orders if o.leg.value == "STOP"]
+    assert sum(o.quantity for o in take_profits) == D("0.4995")
+    assert sum(o.quantity for o in stops) == D("0.4995")
+
+
+def test_commission_in_quote_leaves_position_whole() -> None:
+    d = Driver(make_bracket(SPOT))
+    d.start()
+    d.send(d.id("E"), NEW)
+    fill = d.update(d.id("E"), FILLED, "0.5", "62000").model_copy(update={"fee": D("31"), "fee_asset": "USDT"})
+    d.collect(d.b.apply(fill))
+    assert d.b.position == D("0.5")

@@ -10,4 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tradeterm.commands.contracts",
     "tradeterm.commands.venue",
     "tradeterm.commands.analyze",
+    "tradeterm.commands.orders",
 )

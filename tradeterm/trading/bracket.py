@@ -423,7 +423,7 @@ class Bracket(BracketBook):
         if self.exits_placed:
             return []
         self.exits_placed = True
-        filled = self.entry_filled
+        filled = self.entry_held
         if filled != self.quantity and self.levels and not self._resplit(filled):
             return self._close_intents("filled quantity cannot be protected")
         shape = exit_shape(self.market)

@@ -7,7 +7,7 @@ these records plus the bracket's scalars, nothing else.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -164,9 +164,27 @@ class BracketBook(BaseModel):
         return sum((r.filled_qty for r in self.orders.values() if r.leg in EXIT_LEGS), ZERO)
 
     @property
+    def entry_held(self) -> Decimal:
+        """What the entry put in the account: its fills net of any commission charged in the base
+        asset (Spot takes a buy's fee out of the coins received unless it is paid in BNB), rounded
+        down to the step so that every exit built on it is an order the exchange accepts. Using the
+        gross fill would size the last exit above the balance and get it rejected (-2010)."""
+        rec = self.entry_order
+        if rec is None:
+            return ZERO
+        held = rec.filled_qty
+        base = self.filters.base_asset
+        if rec.fee > 0 and base is not None and rec.fee_asset == base:
+            held -= rec.fee
+            step = self.filters.quantity_step()
+            if step > 0:
+                held = (held / step).to_integral_value(rounding=ROUND_DOWN) * step
+        return max(held, ZERO)
+
+    @property
     def position(self) -> Decimal:
-        """Open quantity: entry fills minus every exit fill."""
-        return self.entry_filled - self.exit_filled
+        """Open quantity: what the entry put in the account minus every exit fill."""
+        return self.entry_held - self.exit_filled
 
     @property
     def is_flat(self) -> bool:

@@ -1,0 +1,52 @@
+"""SIGKILL a broker process at several points of placing a bracket; a new process must
+reconcile to one consistent state: no leg twice, a filled entry protected, the bracket equal
+to the venue. The venue lives in this process, so it outlives the child."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.brokers.helpers import decision
+from tests.brokers.test_binance_spot import assert_matches_venue, assert_protected
+from tradeterm.store import create_store
+from tradeterm.trading.bracket_records import BracketState
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("point", ["before_entry", "after_entry_sent", "before_oco", "after_oco_sent"])
+async def test_killed_mid_bracket_recovers(env: Any, tmp_path: Path, point: str) -> None:
+    e = await env()
+    db = tmp_path / "crash.db"
+    child_env = {**os.environ, "TT_KEY": e.api_key, "TT_SECRET": e.secret, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.brokers.crash_child", e.server.rest_url, e.server.ws_api_url,
+        str(db), point, cwd=ROOT, env=child_env, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    while True:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
+        assert line, "child exited early"
+        if line == f"AT:{point}":
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+    async with create_store(f"sqlite:///{db}") as store:
+        b = await e.broker(store=store, start=False)
+        await b.start()
+        d = decision(b.filters["BTCUSDT"], venue="binance-spot", entry="100.5", market_price="100")
+        br = b.bracket(d.decision_id)
+        assert br is not None
+        assert len(e.orders_with(br.entry_id)) == 1
+        assert br.state is BracketState.EXITS_WORKING and br.position == d.quantity
+        assert_matches_venue(e, br)
+        assert_protected(e, br)
+        assert len(e.open_orders()) == 4  # two OCO pairs, each once
