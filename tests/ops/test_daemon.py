@@ -64,10 +64,12 @@ def test_daemon_serves_health_ready_and_metrics_then_stops_on_sigterm(daemon) ->
     ready = httpx.get(f"{endpoint}/readyz", timeout=5)
     assert ready.status_code == 200
     assert ready.json()["checks"]["store"] == {"ok": True, "detail": "sqlite reachable"}
+    assert ready.json()["checks"]["feeds"]["ok"] is True
     metrics = httpx.get(f"{endpoint}/metrics", timeout=5)
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     assert 'tradeterm_check_ok{check="store"} 1.0' in metrics.text
     assert "tradeterm_uptime_seconds" in metrics.text
+    assert 'tradeterm_bus_events_total{outcome="published",topic="candles.v1"}' in metrics.text
 
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)

@@ -9,6 +9,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tradeterm.commands.db",
     "tradeterm.commands.contracts",
     "tradeterm.commands.venue",
+    "tradeterm.commands.data",
     "tradeterm.commands.analyze",
     "tradeterm.commands.orders",
 )

@@ -214,7 +214,7 @@ async def import_command(args: argparse.Namespace, settings: Any) -> int:
     sym_flag, tf_flag = _symbol(args.symbol), _tf(args.tf)
     frames: list[tuple[Path, CandleFrame]] = []
     for path in args.files:
-        name_sym, name_tf = infer_name(path)
+        name_sym, _ = infer_name(path)
         if sym_flag is None and name_sym is None:
             raise UserError(f"{path}: cannot tell the symbol from the file name; pass --symbol")
         frames.append((path, load_klines(path, symbol=sym_flag, tf=tf_flag)))
@@ -296,8 +296,8 @@ class _CsvWriter:
 class _ParquetWriter:
     def __init__(self, path: Path) -> None:
         try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            import pyarrow as pa  # type: ignore[import-untyped]
+            import pyarrow.parquet as pq  # type: ignore[import-untyped]
         except ImportError:
             raise UserError("Parquet export needs pyarrow (pip install pyarrow); or export to .csv") from None
         self._pa = pa

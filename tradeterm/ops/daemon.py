@@ -1,10 +1,9 @@
 """``tradeterm --daemon``: the headless host process.
 
 It owns what every headless deployment needs regardless of which pipeline stages run inside it:
-JSON logs on stdout, a single-instance lock per data dir, the store (migrated on open), the event
-bus, the health/readiness/metrics endpoint on loopback, an audit trail of starts and stops, and a
-graceful exit on SIGTERM/SIGINT (exit 0, well within 5 s). The pipeline controller registers its
-stages and their readiness checks on this host.
+JSON logs on stdout, a single-instance lock per data dir, the pipeline controller (the same wiring
+the workstation runs: feeds, analysis, store), the health/readiness/metrics endpoint on loopback,
+an audit trail of starts and stops, and a graceful exit on SIGTERM/SIGINT (exit 0, within 5 s).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ LOCK_FILE = "daemon.lock"
 
 async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set or SIGTERM/SIGINT arrives; return the exit code."""
-    from tradeterm.store import create_store
+    from tradeterm.pipeline.controller import PipelineController
 
     configure_logging("json", settings.log_level, stream=sys.stdout)
     stop = stop or asyncio.Event()
@@ -38,17 +37,27 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
         loop.add_signal_handler(sig, _on_signal, stop, sig)
 
     with InstanceLock(settings.data_dir / LOCK_FILE):
-        store = create_store(settings.effective_database_url)
-        await store.open()
+        controller = PipelineController(settings)
         try:
-            bus = EventBus()
-            health = Health(bus)
+            await controller.start()
+        except BaseException:
+            await controller.stop()
+            raise
+        try:
+            store = controller.store
+            health = Health(controller.bus)
 
             async def store_check() -> str:
                 await store.list_audit(limit=1)
                 return f"{store.dialect} reachable"
 
+            async def feed_check() -> str:
+                if controller.feed_status != "live":
+                    raise RuntimeError(f"market data {controller.feed_status}")
+                return f"{len(controller.options.symbols)} symbols live"
+
             health.add_check("store", store_check)
+            health.add_check("feeds", feed_check)
             server = AppServer(health.app(), settings.daemon.host, settings.daemon.port)
             try:
                 await server.start()
@@ -63,10 +72,9 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
             finally:
                 log.info("daemon stopping")
                 await server.stop()
-                bus.close()
                 await store.append_audit("daemon", "stopped", {})
         finally:
-            await store.close()
+            await controller.stop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.remove_signal_handler(sig)
     log.info("daemon stopped")

@@ -1,0 +1,274 @@
+"""The pipeline controller: builds the stages from the settings, runs them, and serves the UI.
+
+Stages (each a background task that the controller supervises)::
+
+    venue (demo: in-process, loopback) ─► MarketIngest ─► candles.v1 ─► AnalysisStage ─► signals
+                                            │   └► store                 └► store, bus
+                                            └► candle book ─► chart (read model)
+
+The controller is the one place that knows about all of them. The Textual app and the daemon
+only see :class:`~tradeterm.pipeline.readmodel.ReadModel` and
+:class:`~tradeterm.pipeline.readmodel.Intents`, so the same wiring runs with or without a screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tradeterm.analysis.guards import GuardInputs, default_board
+from tradeterm.bus import EventBus
+from tradeterm.config import Profile, Settings
+from tradeterm.contracts import SignalRawV1, Timeframe
+from tradeterm.errors import UserError
+from tradeterm.market.frame import CandleFrame
+from tradeterm.market.ingest import IngestConfig, MarketIngest
+from tradeterm.market.spec import SPOT
+from tradeterm.pipeline.activity import ActivityHandler, ActivityLog
+from tradeterm.pipeline.analysis_stage import AnalysisStage
+from tradeterm.pipeline.readmodel import AccountView, SignalRow, Snapshot, WatchRow
+from tradeterm.trading.filters import SymbolFilters
+from tradeterm.trading.preview import Preview, preview
+from tradeterm.trading.risk import AccountSnapshot, RiskConfig
+from tradeterm.trading.ticket import ManualTicket
+
+log = logging.getLogger("tradeterm.pipeline")
+VENUE = "binance-spot"
+CHART_BARS = 400
+SPARK_POINTS = 24
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What to follow and how fast the demo market runs."""
+
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    timeframes: tuple[str, ...] = ("1m", "15m")
+    speed: float | None = 60.0  # demo venue: market seconds per wall second (None = max)
+    seed: int = 1
+    history_bars: int = 500
+    strategies: tuple[str, ...] = ("smc_retest",)
+    ephemeral: bool = False  # demo: a throwaway SQLite file instead of the user's database
+
+
+class PipelineController:
+    """Owns every stage; implements the read model and the intents for UIs."""
+
+    def __init__(self, settings: Settings, options: PipelineOptions | None = None) -> None:
+        self.settings = settings
+        self.options = options or PipelineOptions(
+            symbols=tuple(settings.symbols), timeframes=tuple(settings.timeframes))
+        for tf in self.options.timeframes:
+            Timeframe(tf)
+        self.bus = EventBus()
+        self.activity = ActivityLog()
+        self.venue_server: Any = None
+        self.store: Any = None
+        self.ingest: MarketIngest | None = None
+        self.analysis: AnalysisStage | None = None
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._handler = ActivityHandler(self.activity)
+        self._selected = (self.options.symbols[0], self.options.timeframes[0])
+        self._signals: dict[str, SignalRawV1] = {}
+        self._boards = {s: default_board() for s in self.options.symbols}
+        self._filters: dict[str, SymbolFilters] = {}
+        self._chart_cache: tuple[Any, Any] | None = None
+        self._version = 0
+        self.feed_status = "starting"
+        self.risk = RiskConfig()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        from tradeterm.store import create_store
+
+        logging.getLogger("tradeterm").addHandler(self._handler)
+        url = self.settings.effective_database_url
+        if self.options.ephemeral:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="tradeterm-")
+            url = f"sqlite:///{Path(self._tmpdir.name) / 'demo.db'}"
+        else:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = create_store(url)
+        await self.store.open()
+        rest_url, ws_url = await self._market_urls()
+        self.ingest = MarketIngest(SPOT, rest_url=rest_url, ws_url=ws_url, bus=self.bus, store=self.store,
+                                   config=IngestConfig(history_bars=self.options.history_bars))
+        self.analysis = AnalysisStage(VENUE, self.bus, self.ingest.book, self.store,
+                                      strategies=self.options.strategies, on_signal=self._on_signal)
+        await self.ingest.start()
+        self.analysis.start()
+        pairs = [(s, tf) for s in self.options.symbols for tf in self.options.timeframes]
+        for s, tf in pairs:
+            self.analysis.follow(s, tf)
+        self.activity.add("feed", f"subscribing {len(pairs)} series on {rest_url}")
+        await self.ingest.subscribe_many(pairs)
+        await self._load_filters(rest_url)
+        self.feed_status = "live"
+        self.activity.add("feed", "market data live; history loaded")
+
+    async def _market_urls(self) -> tuple[str, str]:
+        if self.settings.profile is Profile.DEMO:
+            from tradeterm.venue import VenueConfig, VenueServer
+
+            self.venue_server = VenueServer(VenueConfig(synthetic=list(self.options.symbols), seed=self.options.seed,
+                                                        speed=self.options.speed, futures=False))
+            await self.venue_server.start()
+            self.activity.add("system", f"demo venue on {self.venue_server.rest_url} (synthetic, "
+                                        f"{'max' if self.options.speed is None else f'{self.options.speed:g}x'} speed)")
+            return self.venue_server.rest_url, self.venue_server.ws_url
+        ep = self.settings.endpoints
+        if not ep.spot_rest_url or not ep.spot_ws_url:
+            raise UserError("no Binance spot URLs configured")
+        return ep.spot_rest_url, ep.spot_ws_url
+
+    async def _load_filters(self, rest_url: str) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=rest_url, timeout=10) as client:
+            resp = await client.get("/api/v3/exchangeInfo")
+            resp.raise_for_status()
+            for entry in resp.json().get("symbols", []):
+                if entry.get("symbol") in self.options.symbols:
+                    self._filters[entry["symbol"]] = SymbolFilters.from_exchange_info(entry)
+
+    async def stop(self) -> None:
+        if self.analysis is not None:
+            await self.analysis.stop()
+        if self.ingest is not None:
+            await self.ingest.stop()
+        if self.venue_server is not None:
+            await self.venue_server.stop()
+        if self.store is not None:
+            await self.store.close()
+        self.bus.close()
+        logging.getLogger("tradeterm").removeHandler(self._handler)
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+
+    async def __aenter__(self) -> PipelineController:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ stage callbacks
+    def _on_signal(self, signal: SignalRawV1) -> None:
+        self._signals[signal.signal_id] = signal
+        self.activity.add("signal", f"{signal.strategy} {signal.side} {signal.symbol} {signal.tf} entry {signal.entry} "
+                                    f"stop {signal.stop} score {signal.score:.2f}", at_ms=signal.confirmed_at)
+
+    # ------------------------------------------------------------------ read model
+    def frame(self, symbol: str, tf: str, bars: int = CHART_BARS) -> CandleFrame | None:
+        """The last ``bars`` candles of a series (copied out of the book), or None before history."""
+        if self.ingest is None:
+            return None
+        view = self.ingest.book.view(VENUE, symbol, tf)
+        if len(view) == 0:
+            return None
+        sl = slice(max(0, len(view) - bars), len(view))
+        return CandleFrame.from_columns(symbol, tf, np.array(view.open_time[sl]), np.array(view.open[sl]),
+                                        np.array(view.high[sl]), np.array(view.low[sl]), np.array(view.close[sl]),
+                                        np.array(view.volume[sl]))
+
+    def _chart(self, symbol: str, tf: str) -> Any:
+        from tradeterm.analysis.smc import SmcConfig, analyze
+        from tradeterm.ui.widgets.chart.data import chart_data
+
+        frame = self.frame(symbol, tf)
+        if frame is None or len(frame) < 3:
+            return None
+        key = (symbol, tf, int(frame.open_time[-1]), float(frame.close[-1]), float(frame.volume[-1]))
+        if self._chart_cache is not None and self._chart_cache[0] == key:
+            return self._chart_cache[1]
+        closed = frame.slice(0, len(frame) - 1)  # the open candle moves; structure uses closed bars
+        smc = analyze(closed, SmcConfig(), venue=VENUE, symbol=symbol, tf=tf) if len(closed) > 12 else None
+        data = chart_data(frame, smc=smc)
+        self._chart_cache = (key, data)
+        return data
+
+    def _watch_row(self, symbol: str, tf: str) -> WatchRow:
+        frame = self.frame(symbol, tf, bars=max(SPARK_POINTS, 1440 * 60_000 // Timeframe(tf).ms + 1))
+        board = self._board(symbol)
+        reasons = "; ".join(board.reasons)
+        if frame is None or len(frame) == 0:
+            return WatchRow(symbol, None, None, (), board.status == "BLOCK", reasons)
+        last = float(frame.close[-1])
+        first = float(frame.open[0])
+        return WatchRow(symbol, last, (last / first - 1) * 100 if first else None,
+                        tuple(float(x) for x in frame.close[-SPARK_POINTS:]), board.status == "BLOCK", reasons)
+
+    def _board(self, symbol: str) -> Any:
+        regime = None
+        if self.analysis is not None:
+            stream = self.analysis.streams.get((symbol, Timeframe(self._selected[1])))
+            regime = stream.regime if stream is not None else None
+        return self._boards[symbol].evaluate(GuardInputs(regime=regime), int(time.time() * 1000))
+
+    def snapshot(self) -> Snapshot:
+        symbol, tf = self._selected
+        self._expire_signals()
+        board = self._board(symbol)
+        rows = tuple(
+            SignalRow(sig, 0, self._board(sig.symbol).status == "BLOCK", tuple(self._board(sig.symbol).reasons),
+                      tuple(Decimal(r) for r in sig.take_profits_r))
+            for sig in sorted(self._signals.values(), key=lambda s: s.confirmed_at, reverse=True)
+        )
+        self._version += 1
+        return Snapshot(
+            version=self._version,
+            symbol=symbol,
+            tf=tf,
+            chart=self._chart(symbol, tf),
+            watchlist=tuple(self._watch_row(s, tf) for s in self.options.symbols),
+            signals=rows,
+            guards=board.guards,
+            account=AccountView(equity=Decimal(10000), available=Decimal(10000)),
+            log=self.activity.lines(),
+            feed_status=self.feed_status,
+        )
+
+    def _expire_signals(self) -> None:
+        if self.ingest is None:
+            return
+        for sid, sig in list(self._signals.items()):
+            view = self.ingest.book.view(VENUE, sig.symbol, sig.tf)
+            if len(view) and int(view.open_time[-1]) > sig.confirmed_at + sig.ttl_bars * Timeframe(sig.tf).ms:
+                del self._signals[sid]
+                self.activity.add("signal", f"signal {sid} expired after {sig.ttl_bars} bars")
+
+    # ------------------------------------------------------------------ intents
+    def select(self, symbol: str, tf: str) -> None:
+        symbol = symbol.upper()
+        if symbol not in self.options.symbols:
+            raise UserError(f"{symbol} is not followed (followed: {', '.join(self.options.symbols)})")
+        if tf not in self.options.timeframes:
+            raise UserError(f"{tf} is not followed (followed: {', '.join(self.options.timeframes)})")
+        self._selected = (symbol, tf)
+
+    def reject_signal(self, signal_id: str) -> None:
+        if self._signals.pop(signal_id, None) is None:
+            raise UserError(f"no pending signal {signal_id}")
+        self.activity.add("signal", f"rejected {signal_id}")
+
+    def ticket_for_signal(self, signal_id: str) -> ManualTicket:
+        sig = self._signals.get(signal_id)
+        if sig is None:
+            raise UserError(f"no pending signal {signal_id}")
+        return ManualTicket(venue=VENUE, symbol=sig.symbol, side=sig.side, entry=sig.entry, stop=sig.stop,
+                            ticket_id=signal_id[:64])
+
+    def preview(self, ticket: ManualTicket) -> Preview:
+        filters = self._filters.get(ticket.symbol)
+        if filters is None:
+            raise UserError(f"no exchange filters for {ticket.symbol} yet")
+        account = AccountSnapshot(equity=Decimal(10000), available=Decimal(10000))
+        return preview(ticket, account, filters, self.risk, int(time.time() * 1000))
