@@ -82,3 +82,24 @@ class ChartTestApp(App[None]):
         register_themes(self, load_themes([builtin_theme_dir()], strict=True))
         self.theme = self._theme_name
         self.query_one(ChartWidget).focus()
+
+
+# ---------------------------------------------------------------- the workstation app
+
+
+def workstation_app(
+    theme: str = "tradeterm-dark", market: str = "spot"
+) -> tuple[TradetermApp, FakePipeline]:
+    """The full app over a fresh deterministic fake (frozen clock, seeded market)."""
+    from tradeterm.ui.app import TradetermApp
+    from tradeterm.ui.fake import FakePipeline
+
+    fake = FakePipeline(market=market)  # type: ignore[arg-type]
+    return TradetermApp(fake, theme=theme), fake
+
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tradeterm.ui.app import TradetermApp
+    from tradeterm.ui.fake import FakePipeline

@@ -495,7 +495,7 @@ class TradingBroker:
         for cid in sorted(ask):
             found = await self.transport.query_order(decision.symbol, cid)
             if found is not None:
-                truth[cid] = found
+                truth[cid] = _keep_fee(truth.get(cid), found)
         b = Bracket.from_decision(decision, self.filters[decision.symbol], self.risk)
         intents: list[Intent] = []
         for u in sorted(truth.values(), key=_replay_key):
@@ -605,3 +605,12 @@ class TradingBroker:
 
 def fill_asset(fill: Any) -> str | None:
     return getattr(fill, "fee_asset", None)
+
+
+def _keep_fee(known: OrderUpdateV1 | None, found: OrderUpdateV1) -> OrderUpdateV1:
+    """An order query (REST) reports no commission; the stream did. Commission on one order only
+    grows, so the larger known figure is kept — losing it would size exits above what a spot buy
+    actually holds once its base-asset fee was taken."""
+    if known is not None and known.fee > found.fee:
+        return found.model_copy(update={"fee": known.fee, "fee_asset": known.fee_asset})
+    return found

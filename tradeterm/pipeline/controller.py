@@ -17,14 +17,15 @@ import asyncio
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tradeterm.analysis.guards import GuardInputs, default_board
+from tradeterm.analysis.guards import GuardBoard, GuardInputs, default_board
 from tradeterm.bus import EventBus
 from tradeterm.config import Profile, Settings
 from tradeterm.contracts import SignalRawV1, Timeframe
@@ -34,10 +35,11 @@ from tradeterm.market.ingest import IngestConfig, MarketIngest
 from tradeterm.market.spec import SPOT
 from tradeterm.pipeline.activity import ActivityHandler, ActivityLog
 from tradeterm.pipeline.analysis_stage import AnalysisStage
-from tradeterm.pipeline.readmodel import AccountView, SignalRow, Snapshot, WatchRow
+from tradeterm.pipeline.readmodel import SignalRow, Snapshot, WatchRow
+from tradeterm.pipeline.trading_stage import TradingStage
 from tradeterm.trading.filters import SymbolFilters
 from tradeterm.trading.preview import Preview, preview
-from tradeterm.trading.risk import AccountSnapshot, RiskConfig
+from tradeterm.trading.risk import RiskConfig
 from tradeterm.trading.ticket import ManualTicket
 
 log = logging.getLogger("tradeterm.pipeline")
@@ -57,6 +59,7 @@ class PipelineOptions:
     history_bars: int = 500
     strategies: tuple[str, ...] = ("smc_retest",)
     ephemeral: bool = False  # demo: a throwaway SQLite file instead of the user's database
+    guards: Callable[[], GuardBoard] = field(default=default_board)  # one board per symbol
 
 
 class PipelineController:
@@ -74,11 +77,14 @@ class PipelineController:
         self.store: Any = None
         self.ingest: MarketIngest | None = None
         self.analysis: AnalysisStage | None = None
+        self.trading: TradingStage | None = None
+        self._auto: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._handler = ActivityHandler(self.activity)
         self._selected = (self.options.symbols[0], self.options.timeframes[0])
         self._signals: dict[str, SignalRawV1] = {}
-        self._boards = {s: default_board() for s in self.options.symbols}
+        self._boards = {s: self.options.guards() for s in self.options.symbols}
         self._filters: dict[str, SymbolFilters] = {}
         self._chart_cache: tuple[Any, Any] | None = None
         self._version = 0
@@ -111,6 +117,8 @@ class PipelineController:
         self.activity.add("feed", f"subscribing {len(pairs)} series on {rest_url}")
         await self.ingest.subscribe_many(pairs)
         await self._load_filters(rest_url)
+        self.trading = TradingStage(self.options.symbols, self.bus, self.activity, self.store, self.risk)
+        await self.trading.start(self._last_prices())
         self.feed_status = "live"
         self.activity.add("feed", "market data live; history loaded")
 
@@ -139,7 +147,20 @@ class PipelineController:
                 if entry.get("symbol") in self.options.symbols:
                     self._filters[entry["symbol"]] = SymbolFilters.from_exchange_info(entry)
 
+    def _last_prices(self) -> dict[str, Decimal]:
+        out = {}
+        for s in self.options.symbols:
+            frame = self.frame(s, self.options.timeframes[0], bars=1)
+            if frame is not None and len(frame):
+                out[s] = Decimal(repr(float(frame.close[-1])))
+        return out
+
     async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.trading is not None:
+            await self.trading.stop()
         if self.analysis is not None:
             await self.analysis.stop()
         if self.ingest is not None:
@@ -165,6 +186,19 @@ class PipelineController:
         self._signals[signal.signal_id] = signal
         self.activity.add("signal", f"{signal.strategy} {signal.side} {signal.symbol} {signal.tf} entry {signal.entry} "
                                     f"stop {signal.stop} score {signal.score:.2f}", at_ms=signal.confirmed_at)
+        if signal.symbol in self._auto:
+            task = asyncio.get_running_loop().create_task(self._auto_place(signal))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _auto_place(self, signal: SignalRawV1) -> None:
+        """Auto mode: a signal becomes a bracket when every guard is SAFE (decide() re-checks)."""
+        try:
+            did = await self.place_bracket(self.ticket_for_signal(signal.signal_id))
+            self._signals.pop(signal.signal_id, None)
+            self.activity.add("order", f"auto-trade placed {did} from {signal.signal_id}")
+        except UserError as exc:
+            self.activity.add("order", f"auto-trade skipped {signal.signal_id}: {exc}", "WARNING")
 
     # ------------------------------------------------------------------ read model
     def frame(self, symbol: str, tf: str, bars: int = CHART_BARS) -> CandleFrame | None:
@@ -211,7 +245,10 @@ class PipelineController:
         if self.analysis is not None:
             stream = self.analysis.streams.get((symbol, Timeframe(self._selected[1])))
             regime = stream.regime if stream is not None else None
-        return self._boards[symbol].evaluate(GuardInputs(regime=regime), int(time.time() * 1000))
+        equity = self.trading.equity_input() if self.trading is not None else None
+        exposure = self.trading.exposure_input() if self.trading is not None else None
+        inputs = GuardInputs(regime=regime, equity=equity, exposure=exposure)
+        return self._boards[symbol].evaluate(inputs, int(time.time() * 1000))
 
     def snapshot(self) -> Snapshot:
         symbol, tf = self._selected
@@ -231,8 +268,12 @@ class PipelineController:
             watchlist=tuple(self._watch_row(s, tf) for s in self.options.symbols),
             signals=rows,
             guards=board.guards,
-            account=AccountView(equity=Decimal(10000), available=Decimal(10000)),
+            brackets=tuple(self.trading.brackets()) if self.trading else (),
+            orders=tuple(self.trading.orders.values()) if self.trading else (),
+            positions=tuple(self.trading.positions()) if self.trading else (),
+            account=self.trading.account_view() if self.trading else None,
             log=self.activity.lines(),
+            auto_trade=symbol in self._auto,
             feed_status=self.feed_status,
         )
 
@@ -263,12 +304,59 @@ class PipelineController:
         sig = self._signals.get(signal_id)
         if sig is None:
             raise UserError(f"no pending signal {signal_id}")
-        return ManualTicket(venue=VENUE, symbol=sig.symbol, side=sig.side, entry=sig.entry, stop=sig.stop,
+        venue = self.trading.venue if self.trading is not None and self.trading.broker is not None else VENUE
+        return ManualTicket(venue=venue, symbol=sig.symbol, side=sig.side, entry=sig.entry, stop=sig.stop,
                             ticket_id=signal_id[:64])
 
-    def preview(self, ticket: ManualTicket) -> Preview:
-        filters = self._filters.get(ticket.symbol)
+    def _symbol_filters(self, symbol: str) -> SymbolFilters:
+        filters = self._filters.get(symbol)
         if filters is None:
-            raise UserError(f"no exchange filters for {ticket.symbol} yet")
-        account = AccountSnapshot(equity=Decimal(10000), available=Decimal(10000))
-        return preview(ticket, account, filters, self.risk, int(time.time() * 1000))
+            raise UserError(f"no exchange filters for {symbol} yet")
+        return filters
+
+    def _market_price(self, symbol: str) -> Decimal | None:
+        frame = self.frame(symbol, self.options.timeframes[0], bars=1)
+        return Decimal(repr(float(frame.close[-1]))) if frame is not None and len(frame) else None
+
+    def preview(self, ticket: ManualTicket) -> Preview:
+        if self.trading is None or self.trading.account is None:
+            raise UserError("the broker is not ready yet")
+        filters = self._symbol_filters(ticket.symbol)
+        blocked = list(self._board(ticket.symbol).reasons)
+        return preview(ticket, self.trading.account, filters, self.risk,
+                       int(time.time() * 1000), guards=blocked or True, market_price=self._market_price(ticket.symbol))
+
+    async def place_bracket(self, ticket: ManualTicket) -> str:
+        if self.trading is None:
+            raise UserError("the broker is not ready yet")
+        filters = self._symbol_filters(ticket.symbol)
+        board = self._board(ticket.symbol)
+        blocked = [f"guard BLOCK: {r}" for r in board.reasons] if board.status == "BLOCK" else []
+        return await self.trading.place(ticket, filters, blocked, self._market_price(ticket.symbol))
+
+    async def cancel_bracket(self, bracket_id: str) -> None:
+        if self.trading is None:
+            raise UserError("the broker is not ready yet")
+        await self.trading.cancel(bracket_id)
+
+    async def close_position(self, symbol: str) -> None:
+        if self.trading is None:
+            raise UserError("the broker is not ready yet")
+        await self.trading.close_symbol(symbol.upper())
+
+    async def kill_switch(self, reason: str) -> None:
+        if self.trading is None:
+            raise UserError("the broker is not ready yet")
+        self._auto.clear()
+        await self.trading.kill(reason)
+
+    def reset_kill_switch(self) -> None:
+        if self.trading is not None:
+            self.trading.reset_kill()
+
+    def set_auto_trade(self, symbol: str, on: bool) -> None:
+        symbol = symbol.upper()
+        if symbol not in self.options.symbols:
+            raise UserError(f"{symbol} is not followed")
+        (self._auto.add if on else self._auto.discard)(symbol)
+        self.activity.add("system", f"auto-trade {'ON' if on else 'off'} for {symbol}")

@@ -376,6 +376,10 @@ class Bracket(BracketBook):
                 return []
         old_filled = prev.filled_qty if prev else ZERO
         rec = OrderRecord.from_update(u, parsed)
+        if prev is not None and prev.fee > rec.fee:
+            # Commission on one order only grows; an update that does not report it (a REST
+            # query) must not erase what the stream reported.
+            rec = rec.model_copy(update={"fee": prev.fee, "fee_asset": prev.fee_asset})
         self.orders[u.client_order_id] = rec
         if rec.leg in (OrderLeg.STOP, OrderLeg.TP) and rec.revision > self.stop_revision:
             # An order from a command this replay did not see (module docstring).

@@ -1,0 +1,178 @@
+"""The trading stage: decisions → broker, order updates → activity log and read model.
+
+In the demo and paper profiles the broker is the paper broker, which fills against the same
+closed candles the chart shows, with the venue's own matching engine. Every ticket goes through
+:func:`tradeterm.trading.decide` with the current guard verdict, so a BLOCK, a filter violation or
+a tripped kill switch refuses the order before anything is sent, whichever UI asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tradeterm.analysis.guards import EquitySnapshot, ExposureSnapshot
+from tradeterm.brokers.paper import PaperBroker
+from tradeterm.bus import EventBus, Policy
+from tradeterm.contracts import CandleV1, DecisionStatus, OrderUpdateV1, Timeframe
+from tradeterm.errors import UserError
+from tradeterm.pipeline.activity import ActivityLog
+from tradeterm.pipeline.readmodel import AccountView, BracketRow, PositionRow
+from tradeterm.trading.decision import decide
+from tradeterm.trading.filters import SymbolFilters
+from tradeterm.trading.risk import AccountSnapshot, RiskConfig
+from tradeterm.trading.ticket import ManualTicket
+
+log = logging.getLogger("tradeterm.pipeline.trading")
+QUOTE = "USDT"
+
+
+@dataclass
+class TradingStage:
+    symbols: tuple[str, ...]
+    bus: EventBus
+    activity: ActivityLog
+    store: Any = None
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    fill_tf: Timeframe = Timeframe.M1
+    starting_balance: Decimal = Decimal(10_000)
+    broker: PaperBroker | None = None
+    account: AccountSnapshot | None = None
+    peak_equity: Decimal = Decimal(0)
+    day_start_equity: Decimal = Decimal(0)
+    orders: dict[str, OrderUpdateV1] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def venue(self) -> str:
+        assert self.broker is not None
+        return self.broker.venue
+
+    async def start(self, last_prices: dict[str, Decimal]) -> None:
+        self.broker = PaperBroker.synthetic(list(self.symbols), {QUOTE: self.starting_balance},
+                                            store=self.store, risk=self.risk)
+        now = int(time.time() * 1000)
+        for symbol, price in last_prices.items():
+            self.broker.transport.set_price(symbol, price, now)
+        await self.broker.start()
+        await self.refresh_account()
+        self.peak_equity = self.day_start_equity = self.account.equity if self.account else Decimal(0)
+        sub = self.bus.subscribe(CandleV1, policy=Policy.DURABLE, maxsize=10_000, name="paper-broker")
+        self._tasks = [asyncio.create_task(self._feed(sub), name="paper-feed"),
+                       asyncio.create_task(self._watch_updates(), name="order-updates")]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.broker is not None:
+            await self.broker.close()
+
+    async def _feed(self, sub: Any) -> None:
+        async for candle in sub:
+            if candle.tf is not self.fill_tf or candle.symbol not in self.symbols or self.broker is None:
+                continue
+            try:
+                await self.broker.on_candle(candle)
+                await self.refresh_account()
+            except Exception:
+                log.exception("paper broker failed on %s %s", candle.symbol, candle.open_time)
+
+    async def _watch_updates(self) -> None:
+        assert self.broker is not None
+        async for u in self.broker.updates():
+            self.orders[u.client_order_id] = u
+            fill = f" filled {u.filled_qty}@{u.avg_price}" if u.filled_qty > 0 else ""
+            self.activity.add("order", f"{u.symbol} {u.leg.value} {u.side.value} {u.order_type.value} "
+                                       f"{u.orig_qty} {u.status.value}{fill}" + (f" ({u.reason})" if u.reason else ""),
+                              "WARNING" if u.status.value == "REJECTED" else "INFO")
+
+    async def refresh_account(self) -> None:
+        if self.broker is None:
+            return
+        self.account = await self.broker.account_snapshot(QUOTE)
+        self.peak_equity = max(self.peak_equity, self.account.equity)
+
+    # ------------------------------------------------------------------ views
+    def account_view(self) -> AccountView | None:
+        if self.account is None or self.broker is None:
+            return None
+        eq = self.account.equity
+        dd = (self.peak_equity - eq) / self.peak_equity * 100 if self.peak_equity > 0 else Decimal(0)
+        ks = self.broker.killswitch
+        return AccountView(equity=eq, available=self.account.available, quote_asset=QUOTE,
+                           day_pnl=eq - self.day_start_equity, drawdown_pct=dd.quantize(Decimal("0.01")),
+                           kill_switch=ks.tripped, kill_reason=ks.trip.reason if ks.tripped and ks.trip else "")
+
+    def equity_input(self) -> EquitySnapshot | None:
+        if self.account is None:
+            return None
+        return EquitySnapshot(self.account.equity, self.peak_equity, self.day_start_equity)
+
+    def exposure_input(self) -> ExposureSnapshot:
+        n = len(self.positions())
+        return ExposureSnapshot(open_risk_r=Decimal(n), open_positions=n)  # each bracket risks 1R
+
+    def positions(self) -> list[PositionRow]:
+        if self.broker is None:
+            return []
+        rows = []
+        for p in self.broker.positions():
+            rows.append(PositionRow(p.symbol, p.side.value, p.quantity, p.avg_entry or Decimal(0), None, None, None))
+        return rows
+
+    def brackets(self) -> list[BracketRow]:
+        if self.broker is None:
+            return []
+        rows = []
+        for did, b in self.broker.brackets.items():
+            rows.append(BracketRow(did, b.symbol, b.side.value, b.state.value, b.quantity, b.entry_filled,
+                                   b.entry_price, b.stop_price, tuple(lv.price for lv in b.levels)))
+        return rows
+
+    # ------------------------------------------------------------------ intents
+    async def place(self, ticket: ManualTicket, filters: SymbolFilters, blocked: list[str],
+                    market_price: Decimal | None) -> str:
+        if self.broker is None or self.account is None:
+            raise UserError("the broker is not ready yet")
+        if ticket.venue != self.venue:
+            ticket = ticket.model_copy(update={"venue": self.venue})
+        decision = decide(ticket, self.account, filters, self.risk, blocked or True, int(time.time() * 1000),
+                          market_price=market_price, killswitch=self.broker.killswitch)
+        if decision.status is DecisionStatus.REJECTED:
+            raise UserError("refused: " + "; ".join(decision.reasons))
+        ack = await self.broker.place_bracket(decision)
+        self.activity.add("order", f"bracket {decision.decision_id} {decision.side.value} {decision.quantity} "
+                                   f"{decision.symbol} sent ({ack.state.value})")
+        return decision.decision_id
+
+    async def cancel(self, decision_id: str) -> None:
+        self._require(decision_id)
+        await self.broker.cancel(decision_id)  # type: ignore[union-attr]
+
+    async def close_symbol(self, symbol: str) -> None:
+        assert self.broker is not None
+        ids = [p.decision_id for p in self.broker.positions() if p.symbol == symbol]
+        if not ids:
+            raise UserError(f"no open position in {symbol}")
+        for did in ids:
+            await self.broker.close_position(did)
+
+    async def kill(self, reason: str) -> None:
+        assert self.broker is not None
+        self.activity.add("system", f"KILL SWITCH: {reason}", "WARNING")
+        await self.broker.flatten_all(reason)
+
+    def reset_kill(self) -> None:
+        assert self.broker is not None
+        if self.broker.reset_kill_switch("ui"):
+            self.activity.add("system", "kill switch reset")
+
+    def _require(self, decision_id: str) -> None:
+        if self.broker is None or decision_id not in self.broker.brackets:
+            raise UserError(f"no bracket {decision_id}")
+

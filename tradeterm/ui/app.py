@@ -1,0 +1,106 @@
+"""The tradeterm workstation app: themes, keys and a frame-rate poll of the read model.
+
+Deliberately thin (see DESIGN.md): the app registers the themes, binds the few keys that must
+work on every screen, and every ``1 / max_fps`` seconds asks the pipeline for a snapshot and
+hands it to the workstation screen if its version moved. Everything else lives in screens and
+widgets, and every trading decision lives behind :class:`~tradeterm.pipeline.readmodel.Intents`.
+
+    app = TradetermApp(pipeline, theme="tradeterm-dark", max_fps=10)
+    app.run()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.app import App
+from textual.screen import Screen
+
+from tradeterm.errors import UserError
+from tradeterm.pipeline.readmodel import Intents, ReadModel
+from tradeterm.ui.commands import TradetermCommands
+from tradeterm.ui.keys import APP_KEYS, bindings
+from tradeterm.ui.screens.help import HelpScreen
+from tradeterm.ui.screens.main import MainScreen
+from tradeterm.ui.theme import chart_variable_defaults, load_themes, register_themes, theme_dirs
+
+DEFAULT_THEME = "tradeterm-dark"
+
+
+class Pipeline(ReadModel, Intents, Protocol):
+    """What the app needs: the read model and the intents, usually one controller object."""
+
+
+class TradetermApp(App[None]):
+    """The workstation. ``pipeline`` implements ReadModel and Intents (the controller, a replay,
+    or :class:`tradeterm.ui.fake.FakePipeline`)."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "tradeterm"
+    BINDINGS = bindings(APP_KEYS)
+    COMMANDS = App.COMMANDS | {TradetermCommands}
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        theme: str = DEFAULT_THEME,
+        max_fps: int = 10,
+        extra_theme_dirs: Iterable[Path | str] = (),
+    ) -> None:
+        if not 1 <= max_fps <= 60:
+            raise UserError(f"max_fps must be between 1 and 60, not {max_fps}")
+        super().__init__()
+        self.pipeline = pipeline
+        self.max_fps = max_fps
+        self.animation_level = "none"  # over SSH every animation frame costs bytes
+        self.theme_names = register_themes(self, load_themes(theme_dirs(extra_theme_dirs)))
+        if theme not in self.available_themes:
+            known = ", ".join(sorted(self.theme_names))
+            raise UserError(f"unknown theme {theme!r}; tradeterm themes: {known}")
+        self._start_theme = theme
+        self._version: int | None = None
+        self._poll_error = ""
+        self.main_screen = MainScreen(pipeline, poll=self.poll, theme_names=self.theme_names)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main_screen
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Chart colours for any theme, Textual's built-ins included (their own fallbacks).
+        try:
+            return chart_variable_defaults(self.current_theme)
+        except Exception:  # noqa: BLE001 - before the first theme exists
+            return {}
+
+    def on_mount(self) -> None:
+        self.theme = self._start_theme
+        self.poll()
+        self.set_interval(1 / self.max_fps, self.poll, name="snapshot-poll")
+
+    def poll(self) -> None:
+        """Pull a snapshot; repaint only when its version moved."""
+        try:
+            snap = self.pipeline.snapshot()
+        except Exception as exc:  # noqa: BLE001 - a failing read model must not kill the screen
+            message = f"{type(exc).__name__}: {exc}"
+            if message != self._poll_error:
+                self._poll_error = message
+                self.log.error(f"snapshot failed: {message}")
+                self.notify(message, title="Read model error", severity="error", timeout=8)
+            return
+        self._poll_error = ""
+        if snap.version == self._version or not self.main_screen.is_mounted:
+            return
+        self._version = snap.version
+        with self.batch_update():
+            self.main_screen.show(snap)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_kill_switch(self) -> None:
+        self.main_screen.request_kill_switch()

@@ -1,0 +1,1 @@
+"""Screens: the workstation, the bracket panel, help, confirmations and the theme picker."""

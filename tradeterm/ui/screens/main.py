@@ -1,0 +1,358 @@
+"""The workstation screen: chart in the middle, panels around it, snapshots in, intents out.
+
+Layout (``styles/app.tcss``): a status line and the guard badges on top; the chart with the
+watchlist and the signal queue in a side column beside it; the blotter and the activity log
+across the full width below.
+The screen picks size classes on every resize so small terminals stay usable and large ones use
+the room: below 110 columns the side column and the log are hidden and come back when focused
+(F3/F4/F6, or ``ctrl+b``), with fewer than 32 rows the bottom row shrinks, and from 160 columns /
+50 rows the side column and the bottom row grow.
+
+Widgets post messages (:mod:`tradeterm.ui.messages`); this screen is the one place that turns
+them into intent calls, with a confirmation first for anything irreversible. Refusals
+(:class:`~tradeterm.errors.UserError`) become notifications; results show up in later snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, RichLog
+
+from tradeterm.errors import UserError
+from tradeterm.pipeline.readmodel import Intents, Snapshot
+from tradeterm.ui.keys import SCREEN_KEYS, bindings
+from tradeterm.ui.messages import (
+    BracketCancelRequested,
+    PositionCloseRequested,
+    SignalApproved,
+    SignalRejected,
+    SymbolChosen,
+)
+from tradeterm.ui.screens.bracket import BracketPanel
+from tradeterm.ui.screens.confirm import ConfirmScreen
+from tradeterm.ui.screens.theme_picker import ThemePicker
+from tradeterm.ui.widgets.activity_log import ActivityLog
+from tradeterm.ui.widgets.blotter import Blotter, BracketTable, OrderTable, PositionTable
+from tradeterm.ui.widgets.chart import ChartWidget
+from tradeterm.ui.widgets.guard_bar import GuardBar
+from tradeterm.ui.widgets.order_entry.form import FormValues
+from tradeterm.ui.widgets.signal_queue import SignalQueue
+from tradeterm.ui.widgets.status_bar import StatusBar
+from tradeterm.ui.widgets.watchlist import Watchlist
+
+NARROW_BELOW = 110
+SHORT_BELOW = 32
+WIDE_FROM = 160
+TALL_FROM = 50
+SIDE_IDS = ("watchlist", "signals")
+
+
+def size_classes(size: Size) -> dict[str, bool]:
+    """The layout classes for a terminal size (pure, so tests can check the thresholds)."""
+    return {
+        "-narrow": size.width < NARROW_BELOW,
+        "-short": size.height < SHORT_BELOW,
+        "-wide": size.width >= WIDE_FROM,
+        "-tall": size.height >= TALL_FROM,
+    }
+
+
+def venue_of(snap: Snapshot | None, pipeline: object) -> str:
+    """The venue a manual ticket is for. The snapshot does not name it (yet), so ask the
+    pipeline object, then any signal or order in the snapshot; ``paper`` as a last resort."""
+    for candidate in (getattr(snap, "venue", None), getattr(pipeline, "venue", None)):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    if snap is not None:
+        if snap.signals:
+            return snap.signals[0].signal.venue
+        if snap.orders:
+            return snap.orders[0].venue
+    return "paper"
+
+
+class MainScreen(Screen[None]):
+    """The workstation. ``show(snapshot)`` is called by the app at the frame rate."""
+
+    BINDINGS = bindings(SCREEN_KEYS)
+
+    def __init__(
+        self,
+        pipeline: Intents,
+        *,
+        poll: Callable[[], None] = lambda: None,
+        theme_names: Sequence[str] = (),
+    ) -> None:
+        super().__init__(id="main")
+        self.intents = pipeline
+        self.poll = poll
+        self.theme_names = tuple(theme_names)
+        self.snapshot: Snapshot | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield GuardBar(id="guards")
+        with Horizontal(id="body"):
+            yield ChartWidget(id="chart")
+            with Vertical(id="side"):
+                yield Watchlist(id="watchlist", classes="panel")
+                yield SignalQueue(id="signals", classes="panel")
+        with Horizontal(id="bottom"):
+            yield Blotter(id="blotter", classes="panel")
+            yield ActivityLog(id="log", classes="panel")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._apply_size(self.app.size)
+        self.query_one(ChartWidget).focus()
+        self.poll()
+
+    # ------------------------------------------------------------------ snapshots
+
+    def show(self, snap: Snapshot) -> None:
+        """Push one snapshot into every panel; each skips work when its part is unchanged."""
+        previous = self.snapshot
+        self.snapshot = snap
+        self.query_one(StatusBar).show(snap)
+        self.query_one(GuardBar).show(snap.guards)
+        chart = self.query_one(ChartWidget)
+        if snap.chart is not None and (previous is None or snap.chart is not previous.chart):
+            chart.set_data(snap.chart)
+        self.query_one(Watchlist).show(snap.watchlist, snap.symbol)
+        self.query_one(SignalQueue).show(snap.signals)
+        self.query_one(Blotter).show(snap.brackets, snap.orders, snap.positions)
+        self.query_one(ActivityLog).show(snap.log)
+
+    # ------------------------------------------------------------------ layout
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_size(event.size)
+
+    def _apply_size(self, size: Size) -> None:
+        for name, on_ in size_classes(size).items():
+            self.set_class(on_, name)
+
+    def _inside(self, widget: Widget, container_id: str) -> bool:
+        node: Any = widget
+        while node is not None:
+            if getattr(node, "id", None) == container_id:
+                return True
+            node = node.parent
+        return False
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """On a narrow terminal the side column and the log show while they hold the focus."""
+        if not self.has_class("-narrow"):
+            return
+        self.set_class(self._inside(event.widget, "side"), "-side-open")
+        self.set_class(self._inside(event.widget, "log"), "-log-open")
+
+    def action_toggle_side(self) -> None:
+        if self.has_class("-narrow"):
+            self.toggle_class("-side-open")
+            if self.has_class("-side-open"):
+                self.call_after_refresh(self.query_one(Watchlist).focus)
+            else:
+                self.query_one(ChartWidget).focus()
+        else:
+            self.toggle_class("-side-hidden")
+
+    def panel_widget(self, name: str) -> Widget:
+        """The focusable widget of a panel (``chart``, ``watchlist``, ``signals``, …)."""
+        if name == "blotter":
+            blotter = self.query_one(Blotter)
+            table = {"brackets": BracketTable, "orders": OrderTable, "positions": PositionTable}
+            return blotter.query_one(table[blotter.active_tab])
+        if name == "log":
+            return self.query_one("#log-lines", RichLog)
+        return self.query_one(f"#{name}", Widget)
+
+    def action_focus_panel(self, name: str) -> None:
+        if name in SIDE_IDS:
+            self.remove_class("-side-hidden")
+            if self.has_class("-narrow"):
+                self.add_class("-side-open")
+        if name == "log" and self.has_class("-narrow"):
+            self.add_class("-log-open")
+        widget = self.panel_widget(name)
+        self.call_after_refresh(widget.focus)
+
+    # ------------------------------------------------------------------ intents
+
+    def _refused(self, exc: UserError) -> None:
+        self.notify(str(exc), title="Refused", severity="error", timeout=6)
+
+    def _call(self, fn: Callable[..., object], *args: object) -> bool:
+        try:
+            fn(*args)
+        except UserError as exc:
+            self._refused(exc)
+            return False
+        self.poll()
+        return True
+
+    @work(group="intents", exit_on_error=False)
+    async def run_intent(self, done: str, coro: Awaitable[object]) -> None:
+        """Await an async intent; say what happened, then pull a fresh snapshot."""
+        try:
+            await coro
+        except UserError as exc:
+            self._refused(exc)
+        else:
+            self.notify(done, timeout=4)
+        self.poll()
+
+    def action_timeframe(self, step: int) -> None:
+        snap = self.snapshot
+        if snap is None or not snap.timeframes:
+            return
+        tfs = list(snap.timeframes)
+        i = tfs.index(snap.tf) if snap.tf in tfs else 0
+        j = min(max(i + step, 0), len(tfs) - 1)
+        if j != i:
+            self._call(self.intents.select, snap.symbol, tfs[j])
+
+    def select(self, symbol: str | None = None, tf: str | None = None) -> None:
+        """Chart ``symbol`` on ``tf`` (either defaults to what is shown now)."""
+        snap = self.snapshot
+        if snap is None:
+            return
+        self._call(self.intents.select, symbol or snap.symbol, tf or snap.tf)
+
+    @on(SymbolChosen)
+    def _symbol_chosen(self, message: SymbolChosen) -> None:
+        self.select(symbol=message.symbol)
+
+    @on(SignalRejected)
+    def _signal_rejected(self, message: SignalRejected) -> None:
+        if self._call(self.intents.reject_signal, message.signal_id):
+            self.notify(f"Signal {message.signal_id} rejected", timeout=3)
+
+    @on(SignalApproved)
+    def _signal_approved(self, message: SignalApproved) -> None:
+        try:
+            ticket = self.intents.ticket_for_signal(message.signal_id)
+        except UserError as exc:
+            self._refused(exc)
+            return
+        self._open_panel(
+            BracketPanel(
+                self.intents,
+                venue=ticket.venue,
+                symbol=ticket.symbol,
+                quote=self._quote(),
+                ticket=ticket,
+                origin=f"signal {message.signal_id}",
+            )
+        )
+
+    def action_new_bracket(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        entry = ""
+        if snap.chart is not None and len(snap.chart):
+            entry = f"{float(snap.chart.frame.close[-1]):.{snap.chart.decimals}f}"
+        self._open_panel(
+            BracketPanel(
+                self.intents,
+                venue=venue_of(snap, self.intents),
+                symbol=snap.symbol,
+                quote=self._quote(),
+                values=FormValues(entry=entry),
+            )
+        )
+
+    def _quote(self) -> str:
+        snap = self.snapshot
+        return snap.account.quote_asset if snap is not None and snap.account else "USDT"
+
+    def _open_panel(self, panel: BracketPanel) -> None:
+        def placed(bracket_id: str | None) -> None:
+            if bracket_id:
+                self.notify(f"Bracket {bracket_id} sent", title="Bracket", timeout=5)
+                self.poll()
+
+        self.app.push_screen(panel, placed)
+
+    @on(BracketCancelRequested)
+    def _cancel_requested(self, message: BracketCancelRequested) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_intent(
+                    f"Bracket {message.bracket_id} cancel sent",
+                    self.intents.cancel_bracket(message.bracket_id),
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Cancel bracket?",
+                f"Cancel {message.symbol} bracket {message.bracket_id} and its resting orders?",
+                confirm="Cancel it",
+            ),
+            answer,
+        )
+
+    @on(PositionCloseRequested)
+    def _close_requested(self, message: PositionCloseRequested) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_intent(
+                    f"{message.symbol} close sent", self.intents.close_position(message.symbol)
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Close position?",
+                f"Close the {message.symbol} position at market (reduce-only) and cancel its exits?",
+                confirm="Close it",
+                danger=True,
+            ),
+            answer,
+        )
+
+    def request_kill_switch(self) -> None:
+        """Confirm, then trip the kill switch: cancel everything, flatten reduce-only."""
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_intent(
+                    "Kill switch tripped", self.intents.kill_switch("kill switch key in the UI")
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "KILL SWITCH",
+                "Cancel every open order and flatten every position (reduce-only)?\n"
+                "New brackets are refused until the switch is reset (ctrl+r).",
+                confirm="KILL",
+                danger=True,
+            ),
+            answer,
+        )
+
+    def action_reset_kill_switch(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes and self._call(self.intents.reset_kill_switch):
+                self.notify("Kill switch reset: trading allowed again", timeout=5)
+
+        self.app.push_screen(
+            ConfirmScreen("Reset the kill switch?", "Allow new brackets again?", confirm="Reset"),
+            answer,
+        )
+
+    def action_toggle_auto_trade(self) -> None:
+        snap = self.snapshot
+        if snap is not None:
+            self._call(self.intents.set_auto_trade, snap.symbol, not snap.auto_trade)
+
+    def action_pick_theme(self) -> None:
+        self.app.push_screen(ThemePicker(self.theme_names or sorted(self.app.available_themes)))
