@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML config file (default: the user config dir)")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    parser.add_argument("--theme", metavar="NAME", help="workstation theme (tradeterm-dark, tradeterm-light, "
+                        "tradeterm-contrast, or one in the user theme folder)")
+    parser.add_argument("--ephemeral", action="store_true",
+                        help="demo: keep data in a temporary database that is deleted on exit")
+    parser.add_argument("--speed", default="60", metavar="X",
+                        help="demo market speed: market seconds per wall second, or 'max' (default 60)")
     parser.add_argument(
         "--daemon",
         action="store_true",
@@ -69,6 +75,18 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e6:
+        raise UserError(f"--speed must be a positive number or 'max', not {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     handler = getattr(args, "handler", None)
     if args.daemon:
@@ -78,8 +96,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(run_daemon(settings))
     if handler is None:
-        build_parser().print_help()
-        return 0
+        from tradeterm.workstation import run_workstation
+
+        return asyncio.run(run_workstation(settings, theme=args.theme, ephemeral=args.ephemeral,
+                                           speed=_speed(args.speed)))
     result = handler(args, settings)
     if inspect.isawaitable(result):
         result = asyncio.run(result)  # type: ignore[arg-type]

@@ -275,6 +275,8 @@ class PipelineController:
             log=self.activity.lines(),
             auto_trade=symbol in self._auto,
             feed_status=self.feed_status,
+            timeframes=self.options.timeframes,
+            venue=self.trading.venue if self.trading is not None and self.trading.broker is not None else "paper",
         )
 
     def _expire_signals(self) -> None:

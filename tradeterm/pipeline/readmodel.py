@@ -105,6 +105,8 @@ class Snapshot:
     auto_trade: bool = False
     feed_status: str = "starting"
     timeframes: tuple[str, ...] = field(default=("1m", "5m", "15m", "1h", "4h", "1d"))
+    venue: str = "paper"  # where a manual ticket goes (the broker's venue)
+    market: Literal["spot", "usdm"] = "spot"  # decides whether the bracket panel asks for leverage
 
 
 @runtime_checkable

@@ -270,6 +270,8 @@ class FakePipeline:
             orders=tuple(self._orders),
             positions=tuple(self._marked(p) for p in self._positions.values()),
             account=self._account(),
+            venue=self.venue,
+            market="usdm" if self.market == "usdm" else "spot",
             log=tuple(self._log),
             auto_trade=self.auto_trade[self.symbol],
             feed_status="replay (frozen)" if self._bar_offset == 0 else "replay",

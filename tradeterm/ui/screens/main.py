@@ -66,17 +66,11 @@ def size_classes(size: Size) -> dict[str, bool]:
 
 
 def venue_of(snap: Snapshot | None, pipeline: object) -> str:
-    """The venue a manual ticket is for. The snapshot does not name it (yet), so ask the
-    pipeline object, then any signal or order in the snapshot; ``paper`` as a last resort."""
-    for candidate in (getattr(snap, "venue", None), getattr(pipeline, "venue", None)):
-        if isinstance(candidate, str) and candidate:
-            return candidate
+    """The venue a manual ticket is for: the snapshot names the broker's venue."""
     if snap is not None:
-        if snap.signals:
-            return snap.signals[0].signal.venue
-        if snap.orders:
-            return snap.orders[0].venue
-    return "paper"
+        return snap.venue
+    candidate = getattr(pipeline, "venue", None)
+    return candidate if isinstance(candidate, str) and candidate else "paper"
 
 
 class MainScreen(Screen[None]):
