@@ -42,7 +42,7 @@ class AnalysisStage:
     store: object | None = None  # a Store; typed loosely to keep the stage testable without one
     strategies: tuple[str, ...] = ("smc_retest",)
     on_signal: Callable[[SignalRawV1], None] | None = None
-    config: PipelineConfig = field(default_factory=lambda: PipelineConfig(features=False))
+    config: PipelineConfig = field(default_factory=PipelineConfig)
     streams: dict[tuple[str, Timeframe], StreamAnalysis] = field(default_factory=dict)
     followed: set[tuple[str, Timeframe]] = field(default_factory=set)
     events_out: int = 0
