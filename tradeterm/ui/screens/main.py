@@ -107,7 +107,9 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self._apply_size(self.app.size)
         self.query_one(ChartWidget).focus()
-        self.poll()
+        # Textual marks the screen mounted only after this handler; poll once that is true, at the
+        # first refresh, so the first key a trader presses already has a snapshot to act on.
+        self.call_after_refresh(self.poll)
 
     # ------------------------------------------------------------------ snapshots
 
