@@ -39,6 +39,9 @@ def test_help_lists_only_real_commands() -> None:
         (["frobnicate"], "invalid choice"),
         (["contracts"], "required"),
         (["--config", "/nonexistent/tradeterm.toml", "contracts", "export", "x"], "does not exist"),
+        (["--speed", "fast"], "--speed must be a positive number or 'max'"),
+        (["--speed", "-3"], "--speed must be a positive number or 'max'"),
+        (["--theme", "neon-pink", "--ephemeral"], "unknown theme 'neon-pink'"),
     ],
 )
 def test_errors_are_one_line_exit_2(args: list[str], words: str) -> None:

@@ -232,7 +232,8 @@ class _Connection:
                         if ws is self.ws:
                             self._live.update(chunk)
             except ConnectionClosed:
-                pass  # the reconnect subscribes everything in self.names
+                # Nothing is lost: the reconnect puts everything in self.names in its URL.
+                log.debug("connection closed while subscribing; the reconnect will subscribe")
             finally:
                 for _, fut in items:
                     if not fut.done():

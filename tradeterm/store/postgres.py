@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +32,8 @@ from tradeterm.store.rows import Row
 from tradeterm.store.schema import CANDLES, Table
 from tradeterm.store.sqlgen import POSTGRES, conflict_clause, insert_unnest_sql, q
 from tradeterm.store.url import StoreURL
+
+log = logging.getLogger("tradeterm.store.postgres")
 
 CONNECT_TIMEOUT_S = 10.0
 _MIGRATIONS_DDL = (
@@ -294,7 +297,9 @@ class PostgresStore(SqlStore):
                         )
                     )
             except asyncpg.UniqueViolationError:
-                pass  # a concurrent writer inserted some of these rows first; ON CONFLICT copes
+                # A concurrent writer inserted some of these rows first: MERGE cannot resolve
+                # that race, INSERT … ON CONFLICT below can.
+                log.debug("MERGE raced a concurrent writer on series %s; using ON CONFLICT", series_id)
             except asyncpg.FeatureNotSupportedError:
                 self.use_merge = False  # e.g. an old TimescaleDB that cannot MERGE into hypertables
         return _count(await conn.execute(_INSERT_FROM_TEMP))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from tradeterm.ops.httpserver import bind_tcp
 from tradeterm.venue.config import VenueConfig
 from tradeterm.venue.control import control_routes
 from tradeterm.venue.rest_spot import SpotApi
@@ -82,13 +82,7 @@ class VenueServer:
         return f"ws://{self.base}/ws-api/v3"
 
     async def start(self) -> None:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto
-        # says TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, self.port))
+        sock = bind_tcp(self.host, self.port)  # TCP_NODELAY-ready; see ops.httpserver
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
                                 ws="websockets-sansio", ws_ping_interval=20.0, ws_ping_timeout=60.0,
