@@ -215,7 +215,7 @@ class PipelineController:
 
     def _chart(self, symbol: str, tf: str) -> Any:
         from tradeterm.analysis.smc import SmcConfig, analyze
-        from tradeterm.ui.widgets.chart.data import chart_data
+        from tradeterm.pipeline.chartdata import chart_data
 
         frame = self.frame(symbol, tf)
         if frame is None or len(frame) < 3:

@@ -18,7 +18,7 @@ from tradeterm.analysis.guards.base import GuardState
 from tradeterm.contracts import OrderUpdateV1, SignalRawV1
 from tradeterm.trading.preview import Preview
 from tradeterm.trading.ticket import ManualTicket
-from tradeterm.ui.widgets.chart.data import ChartData
+from tradeterm.pipeline.chartdata import ChartData
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogKind = Literal["order", "guard", "signal", "feed", "system", "error"]

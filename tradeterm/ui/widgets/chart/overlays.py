@@ -24,7 +24,7 @@ from tradeterm.analysis.smc import StructureTable, Swings, ZoneTable, codes
 
 from .axis import PriceScale
 from .canvas import SPACE, Canvas
-from .data import OrderLine, Series
+from tradeterm.pipeline.chartdata import OrderLine, Series
 from .model import Window
 from .palette import ROLE_OF_VARIABLE, Role
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .axis import format_price, format_time_full, format_volume
-from .data import ChartData
+from tradeterm.pipeline.chartdata import ChartData
 from .model import ViewState, Window
 from .palette import ROLE_OF_VARIABLE, Role
 

@@ -34,7 +34,7 @@ from .axis import (
 )
 from .candles import Columns, draw_candles, draw_volume, visible_columns
 from .canvas import SPACE, Canvas
-from .data import ChartData
+from tradeterm.pipeline.chartdata import ChartData
 from .layout import Layout, make_layout
 from .model import ViewState, Window
 from .palette import Palette, Role

@@ -24,7 +24,7 @@ from textual.widget import Widget
 from tradeterm.contracts import Timeframe
 from tradeterm.market.frame import CandleFrame
 
-from .data import ChartData
+from tradeterm.pipeline.chartdata import ChartData
 from .keys import chart_bindings
 from .model import Crosshair, ViewState
 from .palette import Palette
