@@ -101,9 +101,37 @@ def test_level_boundaries() -> None:
     assert rg.TREND_LEVELS == (Trend.DOWN, Trend.FLAT, Trend.UP)
 
 
+def test_hysteresis_widens_the_held_level() -> None:
+    cfg = rg.RegimeConfig(vol_hysteresis=5.0, trend_hysteresis=0.01)
+    # NORMAL is held down to 15 and up to 85; from LOW it takes 25 to get back to NORMAL.
+    assert [cfg.volatility_code(p, 1) for p in (15.0, 14.99, 85.0, 85.01, 100.0)] == [1, 0, 1, 2, 3]
+    assert [cfg.volatility_code(p, 0) for p in (20.0, 24.99, 25.0)] == [0, 0, 1]
+    assert [cfg.volatility_code(p, 3) for p in (90.01, 90.0, 50.0)] == [3, 2, 1]
+    # From HIGH, EXTREME's edge moves only halfway to 100 (95 -> 97.5), or it could never be reached.
+    assert [cfg.volatility_code(p, 2) for p in (97.5, 97.51, 75.01, 75.0)] == [2, 3, 2, 1]
+    assert [cfg.trend_code(s, 1) for s in (0.06, 0.0601, -0.06, -0.0601)] == [1, 2, 1, 0]
+    assert [cfg.trend_code(s, 2) for s in (0.0401, 0.04)] == [2, 1]
+    assert cfg.volatility_code(float("nan"), 2) == -1
+
+
+def test_hysteresis_damps_flapping_and_streaming_agrees() -> None:
+    # A percentile hovering around a boundary: plain thresholds flip every few bars.
+    rng = np.random.default_rng(9)
+    c = 100 + np.cumsum(rng.normal(0, 1, 3000))
+    h, lo = c + rng.uniform(0.5, 1.5, 3000), c - rng.uniform(0.5, 1.5, 3000)
+    t = 1_700_000_000_000 + np.arange(3000, dtype=np.int64) * 60_000
+    kw = {"venue": "binance", "symbol": "BTCUSDT", "tf": "1m"}
+    plain = rg.regime_events(t, h, lo, c, config=rg.RegimeConfig(vol_hysteresis=0, trend_hysteresis=0), **kw)
+    damped = rg.regime_events(t, h, lo, c, **kw)
+    assert len(damped) < 0.6 * len(plain)
+    state = rg.RegimeState(**kw)
+    streamed = [e for i in range(3000) if (e := state.update(int(t[i]), h[i], lo[i], c[i]))]
+    assert [(e.time, e.volatility, e.trend) for e in streamed] == [(e.time, e.volatility, e.trend) for e in damped]
+
+
 @pytest.mark.parametrize(
     "kwargs",
-    [{"lookback": 1}, {"min_periods": 600}, {"low_below": 90.0}, {"extreme_above": 101.0}, {"flat_band": -0.1},
+    [{"vol_hysteresis": -1.0}, {"trend_hysteresis": -0.1}, {"lookback": 1}, {"min_periods": 600}, {"low_below": 90.0}, {"extreme_above": 101.0}, {"flat_band": -0.1},
      {"slope_bars": 0}, {"ema_period": 0}],
 )  # fmt: skip
 def test_config_is_validated(kwargs: dict[str, float]) -> None:
@@ -121,8 +149,12 @@ def test_arrays_follow_their_definitions(real: dict[str, np.ndarray]) -> None:
     slope[8:] = (e[8:] - e[:-8]) / (8.0 * a[8:])
     np.testing.assert_array_equal(ra.ema_slope, slope)
     defined = ~np.isnan(ra.atr_percentile)
-    assert [cfg.volatility_code(p) for p in ra.atr_percentile] == ra.volatility.tolist()
-    assert [cfg.trend_code(s) for s in ra.ema_slope] == ra.trend.tolist()
+    vol, trend, pv, pt = [], [], -1, -1
+    for p, s in zip(ra.atr_percentile, ra.ema_slope, strict=True):  # each bar sees the last's level
+        pv, pt = cfg.volatility_code(p, pv), cfg.trend_code(s, pt)
+        vol.append(pv)
+        trend.append(pt)
+    assert vol == ra.volatility.tolist() and trend == ra.trend.tolist()
     assert defined.sum() == len(c) - 14 - 49  # ATR warm-up, then min_periods values
     assert set(np.unique(ra.volatility[defined])) == {0, 1, 2, 3}
 

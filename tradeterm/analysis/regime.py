@@ -11,6 +11,12 @@ values, ``100 * (below + ties/2) / (m - 1)``: 0 for the quietest bar of the wind
 the wildest. Levels (defaults): ``LOW`` < 20 <= ``NORMAL`` <= 80 < ``HIGH`` <= 95 <
 ``EXTREME``. Undefined until ``min_periods`` valid ATR values are in the window.
 
+**Hysteresis.** A reading sitting on a boundary would flip the regime (and every guard and
+log line that follows it) bar after bar. So a level, once held, is left only when the value
+clears its own boundary by a margin: ``vol_hysteresis`` percentile points (at most halfway to
+0 or 100), ``trend_hysteresis`` ATRs per bar. Only the held level's two edges move, outwards;
+after an undefined bar there is no held level. Both margins at 0 give the plain thresholds.
+
 **Trend** is the slope of an EMA over ``slope_bars`` bars, in ATRs per bar:
 ``(ema[t] - ema[t-N]) / (N * atr[t])``. Measuring it in ATRs makes one threshold serve every
 market and timeframe: ``UP`` above ``flat_band``, ``DOWN`` below ``-flat_band``, else ``FLAT``.
@@ -69,6 +75,8 @@ class RegimeConfig:
     ema_period: int = 50
     slope_bars: int = 10
     flat_band: float = 0.05
+    vol_hysteresis: float = 5.0
+    trend_hysteresis: float = 0.01
 
     def __post_init__(self) -> None:
         check_period("atr_period", self.atr_period, 1)
@@ -85,24 +93,88 @@ class RegimeConfig:
             )
         if check_factor("flat_band", self.flat_band) < 0.0:
             raise ValueError(f"flat_band must be >= 0, got {self.flat_band}")
+        for name in ("vol_hysteresis", "trend_hysteresis"):
+            if check_factor(name, getattr(self, name)) < 0.0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
-    def volatility_code(self, percentile: float) -> int:
-        """Code into :data:`VOLATILITY_LEVELS`, -1 for NaN."""
-        if math.isnan(percentile):
-            return -1
-        if percentile < self.low_below:
-            return 0
-        if percentile <= self.high_above:
-            return 1
-        return 2 if percentile <= self.extreme_above else 3
+    def volatility_code(self, percentile: float, previous: int = -1) -> int:
+        """Code into :data:`VOLATILITY_LEVELS`, -1 for NaN; ``previous`` is the last bar's
+        code (-1 = none), which the hysteresis margin protects."""
+        return int(_vol_code(percentile, previous, self.low_below, self.high_above,
+                             self.extreme_above, self.vol_hysteresis))
 
-    def trend_code(self, slope: float) -> int:
-        """Code into :data:`TREND_LEVELS`, -1 for NaN."""
-        if math.isnan(slope):
-            return -1
-        if slope > self.flat_band:
-            return 2
-        return 0 if slope < -self.flat_band else 1
+    def trend_code(self, slope: float, previous: int = -1) -> int:
+        """Code into :data:`TREND_LEVELS`, -1 for NaN; ``previous`` as for volatility."""
+        return int(_trend_code(slope, previous, self.flat_band, self.trend_hysteresis))
+
+
+def _edge(b: float, k: int, prev: int, h: float, lo: float, hi: float) -> float:
+    # Boundary k separates code k-1 from code k. Only the held level's own two edges move,
+    # outwards, and never more than halfway to the scale's end (a percentile stops at 100).
+    if prev == k - 1:
+        return b + min(h, (hi - b) / 2.0)
+    if prev == k:
+        return b - min(h, (b - lo) / 2.0)
+    return b
+
+
+def _vol_code(pct: float, prev: int, low: float, high: float, extreme: float, h: float) -> int:
+    if pct != pct:
+        return -1
+    return (int(pct >= _edge(low, 1, prev, h, 0.0, 100.0)) + int(pct > _edge(high, 2, prev, h, 0.0, 100.0))
+            + int(pct > _edge(extreme, 3, prev, h, 0.0, 100.0)))
+
+
+def _trend_code(slope: float, prev: int, band: float, h: float) -> int:
+    if slope != slope:
+        return -1
+    inf = math.inf
+    return int(slope >= _edge(-band, 1, prev, h, -inf, inf)) + int(slope > _edge(band, 2, prev, h, -inf, inf))
+
+
+@kernel(sample=lambda: (np.zeros(3), np.zeros(3), 20.0, 80.0, 95.0, 5.0, 0.05, 0.01))
+def _codes_loop(
+    pct: np.ndarray, slope: np.ndarray, low: float, high: float, extreme: float,
+    vol_h: float, band: float, trend_h: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    # The rules of _vol_code / _trend_code, inlined: numba compiles only this loop.
+    n = pct.shape[0]
+    vol = np.empty(n, np.int8)
+    trend = np.empty(n, np.int8)
+    pv = -1
+    pt = -1
+    for i in range(n):
+        x = pct[i]
+        if x != x:
+            pv = -1
+        else:
+            code = 0
+            for b, k in ((low, 1), (high, 2), (extreme, 3)):
+                edge = b
+                if pv == k - 1:
+                    edge = b + min(vol_h, (100.0 - b) / 2.0)
+                elif pv == k:
+                    edge = b - min(vol_h, b / 2.0)
+                if (x >= edge) if k == 1 else (x > edge):
+                    code += 1
+            pv = code
+        y = slope[i]
+        if y != y:
+            pt = -1
+        else:
+            code = 0
+            for b, k in ((-band, 1), (band, 2)):
+                edge = b
+                if pt == k - 1:
+                    edge = b + trend_h
+                elif pt == k:
+                    edge = b - trend_h
+                if (y >= edge) if k == 1 else (y > edge):
+                    code += 1
+            pt = code
+        vol[i] = pv
+        trend[i] = pt
+    return vol, trend
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,17 +271,9 @@ def regime(
         with np.errstate(divide="ignore", invalid="ignore"):
             slope[k:] = (e[k:] - e[:-k]) / (float(k) * a[k:])
     slope[~np.isfinite(slope)] = np.nan  # includes ATR == 0: no range, no measurable slope
-    vol = np.full(n, -1, dtype=np.int8)
-    ok = ~np.isnan(pct)
-    vol[ok] = 1
-    vol[ok & (pct < cfg.low_below)] = 0
-    vol[ok & (pct > cfg.high_above)] = 2
-    vol[ok & (pct > cfg.extreme_above)] = 3
-    trend = np.full(n, -1, dtype=np.int8)
-    ok = ~np.isnan(slope)
-    trend[ok] = 1
-    trend[ok & (slope > cfg.flat_band)] = 2
-    trend[ok & (slope < -cfg.flat_band)] = 0
+    vol, trend = _codes_loop(pct, slope, float(cfg.low_below), float(cfg.high_above),
+                             float(cfg.extreme_above), float(cfg.vol_hysteresis),
+                             float(cfg.flat_band), float(cfg.trend_hysteresis))
     return RegimeArrays(atr_percentile=pct, ema_slope=slope, volatility=vol, trend=trend)
 
 
@@ -280,6 +344,7 @@ class RegimeState:
         self._sorted: list[float] = []
         self._recent_ema: deque[float | None] = deque(maxlen=self.config.slope_bars + 1)
         self._last_pair: tuple[int, int] | None = None
+        self._codes = (-1, -1)  # last bar's (volatility, trend) codes, for the hysteresis
         self._last_time: int | None = None
         self._reading: RegimeReading | None = None
 
@@ -309,7 +374,8 @@ class RegimeState:
                 slope = (e - past) / (float(cfg.slope_bars) * a)
                 if not math.isfinite(slope):
                     slope = _NAN
-        vol, trend = cfg.volatility_code(pct), cfg.trend_code(slope)
+        vol, trend = cfg.volatility_code(pct, self._codes[0]), cfg.trend_code(slope, self._codes[1])
+        self._codes = (vol, trend)
         if vol < 0 or trend < 0:
             self._reading = None
             return None
