@@ -93,3 +93,61 @@ def test_process_serves_and_stops_cleanly_on_ctrl_c() -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+FUNDING = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "funding" / \
+    "binance_um_BTCUSDT_funding_20250101-20260731.csv"
+TIERS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "binance_payloads" / "futures" / "rest" / \
+    "leverage_tiers_ccxt_format_2024-10.json.gz"
+
+
+def test_futures_flags() -> None:
+    config, _ = cmd.build_config(parse("--funding-file", str(FUNDING), "--premium", "5", "--funding-rate", "0.0002",
+                                       "--futures-balance", "2500.5", "--leverage-tiers", str(TIERS)), env={})
+    assert config.futures and config.funding_files == {"*": str(FUNDING)}
+    assert config.mark_premium == Decimal("0.0005") and config.funding_rate == Decimal("0.0002")
+    assert config.futures_balance == Decimal("2500.5") and config.leverage_tiers_file == str(TIERS)
+    config, _ = cmd.build_config(parse("--funding-file", f"btcusdt={FUNDING}", "--premium", "-2.5"), env={})
+    assert config.funding_files == {"BTCUSDT": str(FUNDING)} and config.mark_premium == Decimal("-0.00025")
+    assert not cmd.build_config(parse("--no-futures"), env={})[0].futures
+
+
+async def test_futures_flags_reach_the_running_venue() -> None:
+    from tradeterm.venue.venue import Venue
+
+    config, _ = cmd.build_config(parse("--funding-file", str(FUNDING), "--premium", "10", "--history", "50",
+                                       "--speed", "max"), env={})
+    venue = Venue(config)
+    fm = venue.futures
+    assert fm is not None and fm.funding["BTCUSDT"].times[0] == 1735689600000  # the real file, jitter floored
+    m = fm.engine.market["BTCUSDT"]
+    assert abs(m.mark - m.last * Decimal("1.001")) <= fm.rules["BTCUSDT"].tick_size
+    assert cmd.build_config(parse("--no-futures"), env={})[0].futures is False
+    assert Venue(cmd.build_config(parse("--no-futures", "--history", "50"), env={})[0]).futures is None
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["--premium", "abc"], "--premium"),
+    (["--premium", "900"], "-500..500"),
+    (["--premium", "nan"], "--premium"),
+    (["--funding-rate", "1"], "--funding-rate"),
+    (["--futures-balance", "-1"], "--futures-balance"),
+    (["--funding-file", "/nonexistent.csv"], "not found"),
+    (["--funding-file", "a b=/x.csv"], "[SYMBOL=]CSV"),
+    (["--funding-file", str(DATA)], "not a Binance funding CSV"),
+    (["--leverage-tiers", str(DATA)], "--leverage-tiers"),
+    (["--leverage-tiers", "/nonexistent.json"], "--leverage-tiers"),
+    (["--no-futures", "--premium", "3"], "need futures"),
+])
+def test_bad_futures_flags_are_one_clear_line(argv: list[str], fragment: str) -> None:
+    with pytest.raises(UserError) as ei:
+        cmd.build_config(parse(*argv), env={})
+    assert fragment in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_bad_futures_flag_exits_2_with_one_line() -> None:
+    proc = subprocess.run([sys.executable, "-m", "tradeterm", "venue", "--premium", "lots"], capture_output=True,
+                          text=True, timeout=60, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--premium" in lines[0] and "Traceback" not in proc.stderr

@@ -237,3 +237,73 @@ def test_cross_liquidation_takes_wallet_not_below_zero() -> None:
     move(eng, "46000", t=3)
     assert eng.position("BTCUSDT").amt == 0 and D(0) <= eng.wallet < D(100)
     assert eng.open_positions() == []
+
+
+def _liquidation(eng: FuturesEngine) -> OrderEvent:
+    liq = [e for e in eng.drain_events() if isinstance(e, OrderEvent) and e.exec_type == "CALCULATED"]
+    assert len(liq) == 1
+    return liq[0]
+
+
+def _isolated_long_100x() -> FuturesEngine:
+    """0.1 BTC long at 50000, isolated, 100x: isolated wallet 50 USDT, maker fee 1 USDT."""
+    eng = engine()
+    eng.set_margin_type("BTCUSDT", True, 0)
+    eng.set_leverage("BTCUSDT", 100)
+    eng.place_order(limit("BUY", "0.1", "50000"), 0)
+    move(eng, "49900")
+    assert eng.position("BTCUSDT").iw == D(50) and eng.wallet == D(9999)
+    eng.drain_events()
+    return eng
+
+
+def test_isolated_liquidation_fills_at_market_with_bankruptcy_price_and_clearance_fee() -> None:
+    eng = _isolated_long_100x()
+    pos = eng.position("BTCUSDT")
+    assert eng.bankruptcy_price(pos) == D(49500)  # 50000 - 50 / 0.1: margin balance zero
+    move(eng, "49000", t=7)  # the path crosses the liquidation price, 49698.79... (49698.7 on the tick)
+    ev = _liquidation(eng)
+    o = ev.order
+    assert (o.client_order_id, o.type, o.time_in_force, o.reduce_only, o.status) == \
+        ("autoclose-7", "LIMIT", "IOC", True, "FILLED")
+    assert o.price == D("49500.0")  # the order's price: the bankruptcy price
+    assert ev.last_price == D("49698.7")  # the fill: the market when it triggered
+    assert ev.realized == D("-30.13")  # (49698.7 - 50000) * 0.1
+    assert ev.commission == D("2.48493500")  # taker 0.05% of 4969.87, as in Binance's sample event
+    # clearance fee: the margin left after the fill, 50 - 30.13 - 2.484935 = 17.385065, below the
+    # cap 2% * 4969.87 = 99.3974; the isolated wallet is gone, and not a cent more
+    incomes = [(i.type, i.amount) for i in eng.income if i.time == 7]
+    assert incomes == [("REALIZED_PNL", D("-30.13")), ("COMMISSION", D("-2.484935")),
+                       ("INSURANCE_CLEAR", D("-17.385065"))]
+    assert eng.wallet == D(9949) and pos.amt == 0 and pos.iw == 0
+
+
+def test_isolated_liquidation_through_a_gap_closes_at_the_bankruptcy_price() -> None:
+    eng = _isolated_long_100x()
+    eng.on_move("BTCUSDT", D(49900), D(49000), 9, gap=True)  # opens below the bankruptcy price
+    ev = _liquidation(eng)
+    assert ev.last_price == D("49500.0")  # never beyond the bankruptcy price: the insurance fund takes the rest
+    assert ev.realized == D("-50.00") and ev.commission == D("2.47500000")
+    incomes = [(i.type, i.amount) for i in eng.income if i.time == 9]
+    assert incomes == [("REALIZED_PNL", D("-50.00")), ("COMMISSION", D("-2.475")),
+                       ("INSURANCE_CLEAR", D("2.475"))]  # the fund covers what the wallet cannot
+    assert eng.wallet == D(9949)
+
+
+def test_cross_liquidation_by_hand() -> None:
+    eng = engine(wallet="1000")
+    eng.set_leverage("BTCUSDT", 20)
+    eng.place_order(limit("BUY", "0.3", "50000"), 0)
+    move(eng, "49900")
+    pos = eng.position("BTCUSDT")
+    eng.drain_events()
+    assert eng.wallet == D(997)  # maker fee 3
+    # bankruptcy: 997 + (bp - 50000) * 0.3 = 0 → 46676.66..., a sell order rounds up to 46676.7
+    assert abs(eng.bankruptcy_price(pos) - D("46676.6666667")) < D("0.0001")
+    move(eng, "46000", t=4)  # liquidation price (997 - 15000) / (0.0012 - 0.3) = 46864.12..., 46864.1 on the tick
+    ev = _liquidation(eng)
+    assert ev.order.price == D("46676.7") and ev.last_price == D("46864.1")
+    assert ev.realized == D("-940.77") and ev.commission == D("7.02961500")
+    # the cross margin balance left, 997 - 940.77 - 7.029615 = 49.200385 (< 2% * 14059.23), is the fee
+    assert [(i.type, i.amount) for i in eng.income if i.time == 4][-1] == ("INSURANCE_CLEAR", D("-49.200385"))
+    assert eng.wallet == 0

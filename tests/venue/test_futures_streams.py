@@ -6,6 +6,7 @@ ALGO_UPDATE quirk, and listenKeyExpired."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal as D
 from typing import Any
 
 import orjson
@@ -106,3 +107,67 @@ async def test_user_data_events_and_the_algo_quirk(fenv: Any) -> None:  # noqa: 
     assert [e["e"] for e in expired] == ["listenKeyExpired"] and expired[0]["listenKey"] == key
     r = await c.http.put("/fapi/v1/listenKey", headers={"X-MBX-APIKEY": c.api_key})
     assert r.json()["code"] == -1125
+
+
+async def test_all_market_mark_price_arrays(fenv: Any) -> None:  # noqa: F811
+    srv, _c = await fenv([(50000, 50500, 49900, 50400)] * 3)
+    hub = srv.venue.futures.streams
+    async with connect(f"{srv.ws_url}/market/stream?streams=!markPrice@arr@1s/!markPrice@arr") as routed, \
+            connect(f"{srv.fstream_url}/ws/!markPrice@arr") as classic:
+        await _wait(lambda: {"!markPrice@arr@1s", "!markPrice@arr"} <= set(hub.subs))
+        srv.venue.step(1)
+        got = await _recv_all(routed)
+        cls = await _recv_all(classic)
+    assert {m["stream"] for m in got} == {"!markPrice@arr@1s", "!markPrice@arr"}  # names kept as given
+    arr = got[0]["data"]
+    assert isinstance(arr, list) and [x["s"] for x in arr] == ["BTCUSDT"]
+    assert not same_shape(arr[0], payload("docs_examples/futures/market_mark_price_stream.json"), ignore_missing={"st"})
+    assert arr[0]["p"] == f"{srv.venue.futures.engine.mark('BTCUSDT'):.8f}"
+    assert cls and isinstance(cls[0], list) and cls[0][0]["e"] == "markPriceUpdate"
+
+
+async def test_force_order_streams_on_a_liquidation(fenv: Any) -> None:  # noqa: F811
+    srv, c = await fenv([(50000, 50000, 49000, 49000)] + [FLAT] * 3)
+    hub = srv.venue.futures.streams
+    await ok(c, "POST", "/fapi/v1/marginType", {"symbol": "BTCUSDT", "marginType": "ISOLATED"})
+    await ok(c, "POST", "/fapi/v1/leverage", {"symbol": "BTCUSDT", "leverage": 100})
+    await ok(c, "POST", "/fapi/v1/order", order("BUY", "0.1"))  # taker at the ask, 50000.1
+    risk = (await ok(c, "GET", "/fapi/v3/positionRisk", {"symbol": "BTCUSDT"}))[0]
+    async with connect(f"{srv.ws_url}/market/stream?streams=btcusdt@forceOrder/!forceOrder@arr") as ws, \
+            connect(f"{srv.ws_url}/public/ws/btcusdt@forceOrder") as public:
+        await _wait(lambda: {"btcusdt@forceOrder", "!forceOrder@arr"} <= set(hub.subs))
+        srv.venue.step_bars(1)
+        got = await _recv_all(ws)
+        assert await _recv_all(public) == []  # liquidations are /market data, silent on /public
+    assert sorted(m["stream"] for m in got) == ["!forceOrder@arr", "btcusdt@forceOrder"]
+    ev = got[0]["data"]
+    assert ev["e"] == "forceOrder" and set(ev["o"]) == {"s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"}
+    o = ev["o"]
+    assert (o["s"], o["S"], o["o"], o["f"], o["X"], o["q"], o["z"]) == \
+        ("BTCUSDT", "SELL", "LIMIT", "IOC", "FILLED", "0.100", "0.100")
+    # p: the bankruptcy price, entry - isolated wallet / qty, rounded up for a sell; ap: the fill
+    bp = D("50000.1") - D(risk["isolatedWallet"]) / D("0.1")
+    assert D(o["p"]) == bp.quantize(D("0.1"), rounding="ROUND_CEILING")
+    assert D(o["ap"]) == D(risk["liquidationPrice"]).quantize(D("0.1"), rounding="ROUND_FLOOR") > D(o["p"])
+    # the account's side: the fill's PnL and taker commission, then the clearance fee takes what
+    # margin was left, so the isolated wallet is lost exactly
+    income = [i for i in await ok(c, "GET", "/fapi/v1/income", {"symbol": "BTCUSDT"}) if i["time"] == o["T"]]
+    assert [i["incomeType"] for i in income] == ["REALIZED_PNL", "COMMISSION", "INSURANCE_CLEAR"]
+    assert sum(D(i["income"]) for i in income) == -D(risk["isolatedWallet"])
+    trades = await ok(c, "GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"})
+    assert D(trades[-1]["commission"]) == (D(o["ap"]) * D("0.1") * D("0.0005")).quantize(D("0.00000001"))
+
+
+async def test_account_config_update_on_leverage_change(fenv: Any) -> None:  # noqa: F811
+    srv, c = await fenv([FLAT] * 3)
+    key = (await c.http.post("/fapi/v1/listenKey", headers={"X-MBX-APIKEY": c.api_key})).json()["listenKey"]
+    async with connect(f"{srv.ws_url}/private/ws/{key}") as ws:
+        await _wait(lambda: len(srv.venue.futures.userdata.conns) == 1)
+        await ok(c, "POST", "/fapi/v1/leverage", {"symbol": "BTCUSDT", "leverage": 7})
+        r = await c.call("POST", "/fapi/v1/leverage", {"symbol": "BTCUSDT", "leverage": 500})
+        assert r.json()["code"] == -4028
+        events = await _recv_all(ws)
+    assert len(events) == 1  # a refused change sends nothing
+    ev = events[0]
+    assert set(ev) == {"e", "E", "T", "ac"} and ev["e"] == "ACCOUNT_CONFIG_UPDATE"
+    assert ev["ac"] == {"s": "BTCUSDT", "l": 7}

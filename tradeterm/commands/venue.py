@@ -42,6 +42,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ed25519-public-key", type=Path, metavar="FILE", help="PEM public key for Ed25519-signed requests")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     p.add_argument("--history", type=int, default=1000, help="bars already in the past at start (default 1000)")
+    f = p.add_argument_group("USD-M futures (/fapi, fstream paths; served next to spot from the same replay)")
+    f.add_argument("--futures", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve USD-M futures too (default on; --no-futures for spot only)")
+    f.add_argument("--funding-file", action="append", default=[], metavar="[SYMBOL=]CSV",
+                   help="Binance funding-rate CSV (fundingTime,fundingIntervalHours,fundingRate), e.g. "
+                   "../shared/data/funding/...; without SYMBOL= it applies to every symbol; repeatable")
+    f.add_argument("--funding-rate", default="0.0001", metavar="RATE",
+                   help="funding rate every 8 h where no file covers (default 0.0001)")
+    f.add_argument("--premium", default="0", metavar="BPS",
+                   help="mark price premium over the last price, in basis points (default 0; -500..500)")
+    f.add_argument("--futures-balance", default="10000", metavar="USDT",
+                   help="USDT wallet of the futures account (default 10000)")
+    f.add_argument("--leverage-tiers", type=Path, metavar="FILE",
+                   help="leverage brackets in ccxt's fetch_leverage_tiers JSON (.json or .json.gz)")
     p.set_defaults(handler=run)
 
 
@@ -65,6 +79,42 @@ def _balances(items: list[str]) -> dict[str, Decimal]:
         if not sep or not asset.isalnum() or not value.is_finite() or value < 0:
             raise UserError(f"--balance wants ASSET=AMOUNT with a non-negative amount, not {item!r}")
         out[asset.upper()] = value
+    return out
+
+
+def _decimal(flag: str, text: str, lo: Decimal | None = None, hi: Decimal | None = None) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f" in {lo}..{hi}" if lo is not None and hi is not None else (f" >= {lo}" if lo is not None else "")
+        raise UserError(f"{flag} wants a number{bounds}, not {text!r}")
+    return value
+
+
+def _funding_files(items: list[str]) -> dict[str, str]:
+    """``[SYMBOL=]PATH`` → {symbol or "*": path}, each file read now so that a bad one is a clear
+    error at start-up rather than a traceback when the venue loads it."""
+    from tradeterm.venue.funding import FundingSchedule
+
+    out: dict[str, str] = {}
+    for item in items:
+        sym, sep, path = item.partition("=")
+        if not sep:
+            sym, path = "*", item
+        elif not sym.isalnum():
+            raise UserError(f"--funding-file wants [SYMBOL=]CSV, not {item!r}")
+        if not Path(path).is_file():
+            raise UserError(f"--funding-file not found: {path}")
+        try:
+            schedule = FundingSchedule.from_csv(path)
+        except (KeyError, ValueError, ArithmeticError, UnicodeDecodeError, OSError) as e:
+            raise UserError(f"--funding-file {path}: not a Binance funding CSV (fundingTime, fundingRate): "
+                            f"{type(e).__name__} {e}".replace("\n", " ")) from None
+        if not schedule.times:
+            raise UserError(f"--funding-file {path}: no funding rows")
+        out[sym.upper() if sym != "*" else sym] = path
     return out
 
 
@@ -111,8 +161,26 @@ def build_config(args: argparse.Namespace, env: dict[str, str] | None = None) ->
     for f in args.data:
         if not Path(f).is_file():
             raise UserError(f"--data file not found: {f}")
+    premium = _decimal("--premium", args.premium, Decimal(-500), Decimal(500)) / 10_000
+    funding_rate = _decimal("--funding-rate", args.funding_rate, Decimal("-0.05"), Decimal("0.05"))
+    futures_balance = _decimal("--futures-balance", args.futures_balance, Decimal(0))
+    funding = _funding_files(args.funding_file)
+    tiers = None
+    if args.leverage_tiers is not None:
+        from tradeterm.venue.futures_symbols import load_ccxt_tiers
+
+        try:
+            if not load_ccxt_tiers(args.leverage_tiers):
+                raise ValueError("no linear perpetual in it")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as e:
+            raise UserError(f"--leverage-tiers {args.leverage_tiers}: {e}".replace("\n", " ")) from None
+        tiers = str(args.leverage_tiers)
+    if not args.futures and (funding or tiers or args.premium != "0"):
+        raise UserError("--funding-file, --premium and --leverage-tiers need futures (drop --no-futures)")
     config = VenueConfig(synthetic=synthetic, data_files=list(args.data), seed=args.seed, speed=speed,
-                         balances=_balances(args.balance), credentials=creds, history_bars=args.history)
+                         balances=_balances(args.balance), credentials=creds, history_bars=args.history,
+                         futures=args.futures, mark_premium=premium, funding_rate=funding_rate,
+                         futures_balance=futures_balance, funding_files=funding, leverage_tiers_file=tiers)
     return config, notes
 
 
@@ -134,6 +202,9 @@ async def run(args: argparse.Namespace, settings: Any) -> int:
     print(f"  REST     {server.rest_url}        (/api/v3/...)")
     print(f"  streams  {server.ws_url}/ws/<stream>   {server.ws_url}/stream?streams=a/b")
     print(f"  WS API   {server.ws_api_url}   (user data: userDataStream.subscribe.signature)")
+    if v.futures is not None:
+        print(f"  USD-M    {server.rest_url}/fapi/...   streams {server.ws_url}/market/stream?streams=a/b, "
+              f"user data {server.ws_url}/private/ws/<listenKey> (classic: {server.fstream_url}/ws/...)")
     print(f"  control  {server.rest_url}/_venue/state")
     for c in config.credentials:
         if c.secret is not None:

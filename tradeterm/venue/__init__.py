@@ -10,7 +10,8 @@ Public entry points (imported lazily, so the pure engine never drags in the web 
 * :class:`~tradeterm.venue.matching.MatchingEngine` — orders, lists, fills, fees, balances; no I/O.
 * :class:`~tradeterm.venue.futures_engine.FuturesEngine` — USD-M positions, margin, algo orders,
   liquidation, funding; no I/O. :class:`~tradeterm.venue.futures_venue.FuturesMarket` serves it
-  (``venue.futures``): ``/fapi/...``, ``/market|public|private/...`` and ``/futures/...`` streams.
+  (``venue.futures``): ``/fapi/...``, ``/market|public|private/...`` and ``/futures/...`` streams,
+  and the futures WebSocket API at ``VenueServer.ws_fapi_url`` (``/ws-fapi/v1``).
 """
 
 from __future__ import annotations

@@ -40,8 +40,10 @@ def create_venue_app(config: VenueConfig | Venue) -> Starlette:
                          *control_routes(venue)]
     if venue.futures is not None:
         from tradeterm.venue.rest_futures import FuturesApi
+        from tradeterm.venue.ws_fapi import FuturesWsApi
 
-        routes += [*FuturesApi(venue, venue.futures).routes(), *venue.futures.stream_routes()]
+        routes += [*FuturesApi(venue, venue.futures).routes(), *venue.futures.stream_routes(),
+                   *FuturesWsApi(venue, venue.futures).routes()]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.venue = venue
     return app
@@ -80,6 +82,11 @@ class VenueServer:
     @property
     def ws_api_url(self) -> str:
         return f"ws://{self.base}/ws-api/v3"
+
+    @property
+    def ws_fapi_url(self) -> str:
+        """The USD-M WebSocket API (Binance's ``wss://ws-fapi.binance.com/ws-fapi/v1``)."""
+        return f"ws://{self.base}/ws-fapi/v1"
 
     async def start(self) -> None:
         sock = bind_tcp(self.host, self.port)  # TCP_NODELAY-ready; see ops.httpserver

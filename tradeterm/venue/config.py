@@ -40,7 +40,7 @@ class VenueConfig:
     futures_taker_fee: Decimal = Decimal("0.0005")
     mark_premium: Decimal = Decimal(0)                  # mark = last × (1 + premium)
     funding_rate: Decimal = Decimal("0.0001")           # every 8 h where no funding file covers
-    funding_files: dict[str, str] = field(default_factory=dict)  # symbol -> Binance funding CSV
+    funding_files: dict[str, str] = field(default_factory=dict)  # symbol (or "*": all) -> Binance funding CSV
     leverage_tiers_file: str | None = None              # ccxt-format tiers (the captured file)
     default_leverage: int = 20
     futures_weight_per_minute: int = 2400

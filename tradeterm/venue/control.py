@@ -50,6 +50,8 @@ def control_routes(venue: Venue) -> list[Route]:
                     venue.server_clock.skew_ms = venue.faults.clock_skew_ms
                     if not venue.faults.userdata_reorder:
                         venue.userdata.flush_held()
+                        if venue.futures is not None:
+                            venue.futures.userdata.flush_held()
             elif action == "drop-streams":
                 venue.drop_streams()
             elif action == "step":
@@ -68,6 +70,8 @@ def control_routes(venue: Venue) -> list[Route]:
                 venue.wake()
             elif action == "reset-limits":
                 venue.limiter.reset()
+                if venue.futures is not None:
+                    venue.futures.limiter.reset()
             elif action == "deposit":
                 venue.deposit(str(body["asset"]), Decimal(str(body["amount"])))
             else:

@@ -20,8 +20,19 @@ Rules (documented because backtests inherit them):
 * Margin: initial = notional / leverage; maintenance = notional × mmr − cum of the bracket the
   notional falls in. Isolated positions liquidate when isolated wallet + unrealised PnL ≤
   maintenance; cross positions when cross wallet + cross unrealised PnL ≤ total cross
-  maintenance. A liquidation closes at the liquidation price (on the tick), pays the symbol's
-  liquidation fee, and never takes the wallet below zero (the insurance fund covers the rest).
+  maintenance (margin ratio 100%: the mark reaches the liquidation price).
+* Liquidation, as Binance shows it to the account (``ORDER_TRADE_UPDATE`` ``x=CALCULATED``,
+  ``c=autoclose-<t>``, a LIMIT IOC reduce-only order): the order's price ``p`` is the
+  **bankruptcy price** (where the position's margin balance is zero: isolated
+  ``entry − isolated wallet / amt``; cross the same with the cross wallet and the other cross
+  positions' PnL), and it fills at the market when the liquidation triggers (the liquidation price
+  on the tick, or the price after a gap) but never beyond the bankruptcy price: a market that gaps
+  through it is closed at the bankruptcy price (the insurance fund takes the position over). The
+  fill pays the ordinary taker commission (as in Binance's sample event). Then the **liquidation
+  clearance fee** goes to the insurance fund (income ``INSURANCE_CLEAR``): the margin the position
+  still holds after the fill (isolated: isolated wallet + realised PnL − commission; cross: the
+  cross margin balance), capped at ``liquidationFee × notional``. So an isolated position loses at
+  most its isolated wallet, and the wallet never goes below zero (the insurance fund covers it).
 * Funding: at each settlement every open position pays ``amt × mark × rate`` (longs pay a
   positive rate), rounded to 8 decimals.
 """
@@ -65,6 +76,10 @@ MARGIN_TYPE_POSITION = (-4048, "Margin type cannot be changed if there exists po
 NO_CHANGE_SIDE = (-4059, "No need to change position side.")
 SIDE_ORDERS = (-4067, "Position side cannot be changed if there exists open orders.")
 SIDE_POSITION = (-4068, "Position side cannot be changed if there exists position.")
+LIMIT_ONLY = (-5025, "Only limit order is supported.")
+MODIFY_LIMIT = (-5026, "Exceed maximum modify order limit.")
+SAME_ORDER = (-5027, "No need to modify the order.")
+MAX_MODIFY = 10_000  # Binance: "one order can only be modified for less than 10000 times"
 
 _FILTER_TEXT = {
     -4001: "Price less than 0.", -4002: "Price greater than max price.", -4013: "Price less than min price.",
@@ -135,6 +150,7 @@ class Order:
     cum_quote: Decimal = ZERO
     algo_id: int | None = None
     expiry_reason: int = 0
+    modify_count: int = 0       # PUT /fapi/v1/order amendments so far
 
     @property
     def is_open(self) -> bool:
@@ -261,7 +277,16 @@ class AccountEvent:
     symbol: str | None = None
 
 
-Event = OrderEvent | AlgoEvent | AccountEvent
+@dataclass
+class ConfigEvent:
+    """A leverage change (user data ``ACCOUNT_CONFIG_UPDATE``)."""
+
+    symbol: str
+    leverage: int
+    t: int
+
+
+Event = OrderEvent | AlgoEvent | AccountEvent | ConfigEvent
 
 
 @dataclass
@@ -292,6 +317,10 @@ class FuturesEngine:
         self.isolated = {s: False for s in rules}
         self.positions: dict[tuple[str, str], Position] = {}
         self.orders: dict[str, dict[int, Order]] = {s: {} for s in rules}
+        # Orders and algos that may still be open (pruned on read): the open-order queries every
+        # validation runs stay proportional to what is open, not to the account's whole history.
+        self._live: dict[str, dict[int, Order]] = {s: {} for s in rules}
+        self._live_algos: dict[int, AlgoOrder] = {}
         self.algos: dict[int, AlgoOrder] = {}
         self.trades: dict[str, list[Trade]] = {s: [] for s in rules}
         self.income: list[Income] = []
@@ -374,24 +403,35 @@ class FuturesEngine:
         return self.cross_wallet() + self.cross_unrealized() - cross_im - self.open_order_im()
 
     def liquidation_price(self, p: Position) -> Decimal:
-        """Binance's USD-M liquidation price formula for the position's margin group (0 = none)."""
+        """Binance's USD-M liquidation price formula for the position's margin group (0 = none):
+        the mark at which margin balance equals maintenance margin."""
+        return self._margin_price(p, maintenance=True)
+
+    def bankruptcy_price(self, p: Position) -> Decimal:
+        """The mark at which the position's margin balance is zero (0 = none): the price of the
+        liquidation order, beyond which the account never trades (the insurance fund does)."""
+        return self._margin_price(p, maintenance=False)
+
+    def _margin_price(self, p: Position, maintenance: bool) -> Decimal:
         if not p.amt:
             return ZERO
         if self.isolated[p.symbol]:
             group, wb, tmm, upnl = [p], p.iw, ZERO, ZERO
         else:
-            group = [q for q in self.open_positions(p.symbol) if True]
+            group = self.open_positions(p.symbol)
             others = [q for q in self.open_positions() if q.symbol != p.symbol and not self.isolated[q.symbol]]
             wb = self.cross_wallet()
-            tmm = sum((self.maint_margin(q) for q in others), ZERO)
+            tmm = sum((self.maint_margin(q) for q in others), ZERO) if maintenance else ZERO
             upnl = sum((self.unrealized(q) for q in others), ZERO)
         num = wb - tmm + upnl
         den = ZERO
         for q in group:
-            n = self.notional(q)
-            b = self.rules[q.symbol].bracket_for(n)
-            num += b.cum - q.amt * q.entry
-            den += abs(q.amt) * b.mmr - q.amt
+            mmr, cum = ZERO, ZERO
+            if maintenance:
+                b = self.rules[q.symbol].bracket_for(self.notional(q))
+                mmr, cum = b.mmr, b.cum
+            num += cum - q.amt * q.entry
+            den += abs(q.amt) * mmr - q.amt
         if den == 0:
             return ZERO
         lp = num / den
@@ -400,26 +440,44 @@ class FuturesEngine:
     # ---------------------------------------------------------------- queries
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         syms = [symbol] if symbol else list(self.orders)
-        return [o for s in syms for o in self.orders[s].values() if o.is_open]
+        out: list[Order] = []
+        for s in syms:
+            live = self._live[s]
+            done = [oid for oid, o in live.items() if not o.is_open]
+            for oid in done:
+                del live[oid]
+            out.extend(live.values())
+        return out
 
     def open_algos(self, symbol: str | None = None) -> list[AlgoOrder]:
-        return [a for a in self.algos.values() if a.is_open and (symbol is None or a.symbol == symbol)]
+        live = self._live_algos
+        for aid in [aid for aid, a in live.items() if not a.is_open]:
+            del live[aid]
+        return [a for a in live.values() if symbol is None or a.symbol == symbol]
 
     def find_order(self, symbol: str, order_id: int | None = None, client_id: str | None = None) -> Order | None:
         book = self.orders[symbol]
         if order_id is not None:
             return book.get(order_id)
+        live = [o for o in self.open_orders(symbol) if o.client_order_id == client_id]
+        if live:  # the open one first (client ids are unique among open orders), else the latest
+            return live[-1]
         hits = [o for o in book.values() if o.client_order_id == client_id]
-        return (([o for o in hits if o.is_open]) or hits or [None])[-1]
+        return hits[-1] if hits else None
 
     def find_algo(self, algo_id: int | None = None, client_id: str | None = None) -> AlgoOrder | None:
         if algo_id is not None:
             return self.algos.get(algo_id)
+        live = [a for a in self.open_algos() if a.client_algo_id == client_id]
+        if live:
+            return live[-1]
         hits = [a for a in self.algos.values() if a.client_algo_id == client_id]
-        return (([a for a in hits if a.is_open]) or hits or [None])[-1]
+        return hits[-1] if hits else None
 
     # ---------------------------------------------------------------- account settings
-    def set_leverage(self, symbol: str, leverage: int) -> tuple[int, Decimal]:
+    def set_leverage(self, symbol: str, leverage: int, t: int | None = None) -> tuple[int, Decimal]:
+        """Change the symbol's leverage. With ``t`` (the REST path) an ``ACCOUNT_CONFIG_UPDATE``
+        event follows, as Binance sends one on every successful leverage change."""
         r = self.rules[symbol]
         if not 1 <= leverage <= r.max_leverage:
             raise VenueError(-4028, f"Leverage {leverage} is not valid")
@@ -427,6 +485,8 @@ class FuturesEngine:
             if self.notional(p) > r.max_notional_for(leverage):
                 raise E.err(TOO_LARGE)
         self.leverage[symbol] = leverage
+        if t is not None:
+            self._events.append(ConfigEvent(symbol, leverage, t))
         return leverage, r.max_notional_for(leverage)
 
     def set_margin_type(self, symbol: str, isolated: bool, t: int) -> None:
@@ -552,6 +612,7 @@ class FuturesEngine:
                   price_protect=spec.price_protect, stp_mode=spec.stp_mode, time=t, update_time=t,
                   algo_id=spec.algo_id)
         self.orders[spec.symbol][oid] = o
+        self._live[spec.symbol][oid] = o
         self._emit(o, "NEW", t)
         if spec.type == "MARKET":
             for px, qty in bk.sweep(spec.side, qty=o.remaining):
@@ -567,6 +628,54 @@ class FuturesEngine:
                 self._fill(o, px, qty, False, t)
             if o.is_open and o.time_in_force in ("IOC", "FOK"):
                 self._expire(o, t, 2)
+        return o
+
+    # ---------------------------------------------------------------- modify (PUT /fapi/v1/order)
+    def modify_order(self, o: Order, side: str, quantity: Decimal, price: Decimal, t: int) -> Order:
+        """Change a resting LIMIT order's price and quantity in place, with Binance's rules: the
+        new values pass the price and lot filters or the order stays as it was; a quantity at or
+        below what already filled, or a post-only (GTX) price that would take, *cancels* the
+        order; nothing to change is ``-5027``. A price that now crosses the book trades at once
+        as taker. The order keeps its id; the stream shows ``x=AMENDMENT``."""
+        if not o.is_open:
+            raise E.err(E.NO_SUCH_ORDER)
+        if o.type != "LIMIT":
+            raise E.err(LIMIT_ONLY)
+        if side != o.side:
+            raise VenueError(-1130, "Invalid data sent for a parameter.")
+        if quantity == o.orig_qty and price == o.price:
+            raise E.err(SAME_ORDER)
+        if o.modify_count >= MAX_MODIFY:
+            raise E.err(MODIFY_LIMIT)
+        reducing = o.reduce_only or self._closing(o.side, o.position_side)
+        spec = OrderSpec(symbol=o.symbol, side=o.side, type="LIMIT", quantity=quantity, price=price,
+                         time_in_force=o.time_in_force, position_side=o.position_side, reduce_only=o.reduce_only)
+        try:
+            self._check_filters(spec, reducing)
+        except VenueError as e:
+            if e.code == -4164:
+                raise VenueError(-5029, "Order's notional must be no smaller than "
+                                 f"{self.rules[o.symbol].min_notional.normalize():f}") from None
+            raise
+        bk = self.book(o.symbol)
+        takes = (o.side == "BUY" and price >= bk.best_ask) or (o.side == "SELL" and price <= bk.best_bid)
+        if quantity <= o.executed_qty or (o.time_in_force == "GTX" and takes):
+            self.cancel_order(o, t)
+            return o
+        if not reducing:
+            extra = (quantity - o.executed_qty) * price / self.leverage[o.symbol] - self.order_im(o)
+            if extra > 0 and extra > self.available():
+                raise E.err(MARGIN_INSUFFICIENT)
+        o.orig_qty = quantity
+        o.price = price
+        o.update_time = t
+        o.modify_count += 1
+        self._emit(o, "AMENDMENT", t)
+        if takes:
+            for px, qty in bk.sweep(o.side, qty=o.remaining, limit=o.price):
+                if not o.is_open:
+                    break
+                self._fill(o, px, qty, False, t)
         return o
 
     # ---------------------------------------------------------------- fills
@@ -604,12 +713,8 @@ class FuturesEngine:
         rate = fee_rate if fee_rate is not None else (self.maker_fee if maker else self.taker_fee)
         commission = q8(price * qty * rate)
         change = pnl - commission
-        if liquidation and iso and change < -iw_before:
-            # An isolated position can lose no more than its isolated wallet: the insurance fund
-            # takes the rest.
-            self._income(o.symbol, "INSURANCE_CLEAR", -iw_before - change, t)
-            change = -iw_before
-        self.wallet += change
+        clearance = self._clearance(o.symbol, iso, iw_before, change, price * qty) if liquidation else ZERO
+        self.wallet += change - clearance
         pos.realized += pnl
         tid = self._next_trade
         self._next_trade += 1
@@ -622,7 +727,9 @@ class FuturesEngine:
         if pnl:
             self._income(o.symbol, "REALIZED_PNL", pnl, t, str(tid))
         if commission:
-            self._income(o.symbol, "INSURANCE_CLEAR" if liquidation else "COMMISSION", -commission, t, str(tid))
+            self._income(o.symbol, "COMMISSION", -commission, t, str(tid))
+        if clearance:
+            self._income(o.symbol, "INSURANCE_CLEAR", -clearance, t, str(tid))
         self._emit(o, "CALCULATED" if liquidation else "TRADE", t, last_qty=qty, last_price=price,
                    commission=commission, trade_id=tid, maker=maker, realized=pnl)
         if self.wallet < 0:  # only a liquidation can get here: the insurance fund clears it
@@ -761,6 +868,7 @@ class FuturesEngine:
         if spec.type == "TRAILING_STOP_MARKET" and spec.activate_price is None:
             a.activated, a.extreme = True, cur
         self.algos[aid] = a
+        self._live_algos[aid] = a
         self._emit_algo(a, t)
         return a
 
@@ -938,17 +1046,38 @@ class FuturesEngine:
             return
         for o in self.open_orders(p.symbol):
             self.cancel_order(o, t)
-        price = self.mark(p.symbol)
         side = "SELL" if p.amt > 0 else "BUY"
+        # The order's price is the bankruptcy price on the tick, rounded so that it never trades
+        # beyond it (a sell rounds up, a buy down); the fill is the market, capped at that price.
+        bp = self.bankruptcy_price(p)
+        bp = self._tick_round(p.symbol, bp, ROUND_CEILING if side == "SELL" else ROUND_FLOOR)
+        price = self.market[p.symbol].last
+        if bp > 0:
+            price = max(price, bp) if side == "SELL" else min(price, bp)
         oid = self._next_order
         self._next_order += 1
         qty = abs(p.amt)
         o = Order(symbol=p.symbol, order_id=oid, client_order_id=f"autoclose-{t}", side=side, type="LIMIT",
-                  orig_type="LIMIT", position_side=p.side, time_in_force="IOC", price=price, orig_qty=qty,
-                  stop_price=ZERO, reduce_only=True, close_position=False, working_type="CONTRACT_PRICE",
-                  price_protect=False, stp_mode="NONE", time=t, update_time=t)
+                  orig_type="LIMIT", position_side=p.side, time_in_force="IOC", price=bp if bp > 0 else price,
+                  orig_qty=qty, stop_price=ZERO, reduce_only=True, close_position=False,
+                  working_type="CONTRACT_PRICE", price_protect=False, stp_mode="NONE", time=t, update_time=t)
         self.orders[p.symbol][oid] = o
-        self._fill(o, price, qty, False, t, liquidation=True, fee_rate=self.rules[p.symbol].liquidation_fee)
+        self._live[p.symbol][oid] = o
+        self._fill(o, price, qty, False, t, liquidation=True)
+
+    def _clearance(self, symbol: str, isolated: bool, iw_before: Decimal, change: Decimal,
+                   notional: Decimal) -> Decimal:
+        """The liquidation clearance fee taken from a liquidated position (booked as
+        ``INSURANCE_CLEAR``): what margin the position still holds after the fill, capped at
+        ``liquidationFee × notional``. Negative when the insurance fund instead covers a loss
+        beyond an isolated wallet. ``change`` is the fill's realised PnL minus commission."""
+        if isolated:
+            left = iw_before + change
+            if left < 0:
+                return left
+        else:  # the position is already flat here, so this is the rest of the cross margin balance
+            left = self.cross_wallet() + self.cross_unrealized() + change
+        return min(max(left, ZERO), q8(notional * self.rules[symbol].liquidation_fee))
 
     # ---------------------------------------------------------------- funding
     def settle_funding(self, symbol: str, t: int, rate: Decimal | None = None) -> Decimal:

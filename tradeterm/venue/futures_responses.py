@@ -13,6 +13,7 @@ from tradeterm.venue.futures_engine import (
     AccountEvent,
     AlgoEvent,
     AlgoOrder,
+    ConfigEvent,
     FuturesEngine,
     Order,
     OrderEvent,
@@ -254,3 +255,25 @@ def account_update(ev: AccountEvent, eng: FuturesEngine, event_time: int) -> dic
     if ev.symbol is not None:
         a["S"] = ev.symbol
     return {"e": "ACCOUNT_UPDATE", "T": ev.t, "E": event_time, "a": a}
+
+
+def account_config_update(ev: ConfigEvent, event_time: int) -> dict[str, Any]:
+    """User data after a leverage change (Binance's ``ACCOUNT_CONFIG_UPDATE`` with ``ac``)."""
+    return {"e": "ACCOUNT_CONFIG_UPDATE", "E": event_time, "T": ev.t, "ac": {"s": ev.symbol, "l": ev.leverage}}
+
+
+def force_order(ev: OrderEvent, r: FuturesRules) -> dict[str, Any]:
+    """The market stream ``<symbol>@forceOrder`` / ``!forceOrder@arr``: a liquidation order, its
+    price the bankruptcy price and ``ap`` the average fill."""
+    o = ev.order
+    return {"e": "forceOrder", "E": ev.t, "o": {
+        "s": o.symbol, "S": o.side, "o": o.type, "f": o.time_in_force, "q": qty(r, o.orig_qty),
+        "p": price(r, o.price), "ap": price(r, o.avg_price), "X": o.status, "l": qty(r, ev.last_qty),
+        "z": qty(r, o.executed_qty), "T": ev.t}}
+
+
+def mark_price_update(sym: str, mark: Decimal, index: Decimal, rate: Decimal, next_funding: int,
+                      t: int) -> dict[str, Any]:
+    """``<symbol>@markPrice[@1s]`` and the items of ``!markPrice@arr[@1s]``."""
+    return {"e": "markPriceUpdate", "E": t, "s": sym, "p": money(mark), "i": money(index), "P": money(mark),
+            "r": f"{rate:.8f}", "T": next_funding}

@@ -125,8 +125,12 @@ class FuturesUserData:
             while True:
                 item = await c.queue.get()
                 if item is None:
-                    return
+                    break
                 await ws.send_text(item)
+            # Ending the writer ends the connection (``drop_all``, the venue stopping): the client
+            # sees a close, as when Binance cuts a user-data stream, rather than a silent socket.
+            with contextlib.suppress(Exception):
+                await ws.close(1000)
 
         w = asyncio.create_task(writer())
         try:
@@ -140,7 +144,16 @@ class FuturesUserData:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(w, 1.0)
 
+    def flush_held(self) -> None:
+        """Deliver events held back by the reorder fault once it is switched off (nothing is lost)."""
+        for c in list(self.conns):
+            if c.held is not None:
+                ev, c.held = c.held, None
+                self._send(c, ev)
+
     def drop_all(self) -> None:
+        """Cut every user-data connection (the control API's drop-streams and the periodic drop
+        fault): the client must reconnect with its listenKey, which stays valid."""
         for c in list(self.conns):
             c.queue.put_nowait(None)
 

@@ -13,6 +13,14 @@ Where a client finds it (Binance serves futures from fapi.binance.com and fstrea
   paths live under the prefix ``/futures``: fstream base ``ws://host:port/futures`` gives
   ``/futures/ws/<streams or listenKey>``, ``/futures/stream?streams=``, and also the routed
   ``/futures/market|public|private/...``.
+* Market streams served: ``<s>@kline_<i>``, ``<pair>_perpetual@continuousKline_<i>``,
+  ``<s>@markPrice[@1s]``, ``!markPrice@arr[@1s]`` (one array of every symbol), ``<s>@aggTrade``,
+  ``<s>@bookTicker`` (``/public``), ``<s>@forceOrder`` and ``!forceOrder@arr`` (this account's
+  liquidations, the only forced orders a one-account venue has).
+* WebSocket API: ``/ws-fapi/v1`` (see :mod:`tradeterm.venue.ws_fapi`).
+* Faults: ``drop-streams`` (control API) and the periodic drop cut every futures market-stream
+  connection and every user-data connection (listenKeys stay valid); user-data duplicate/reorder
+  apply to the listenKey streams.
 
 Market time is the replay's; funding settles at each funding time the schedule holds, with the
 replay stopped exactly there so the mark used is the mark of that instant."""
@@ -27,7 +35,13 @@ from starlette.websockets import WebSocket
 
 from tradeterm.venue import futures_responses as FR
 from tradeterm.venue.funding import FundingSchedule
-from tradeterm.venue.futures_engine import AccountEvent, AlgoEvent, FuturesEngine, OrderEvent
+from tradeterm.venue.futures_engine import (
+    AccountEvent,
+    AlgoEvent,
+    ConfigEvent,
+    FuturesEngine,
+    OrderEvent,
+)
 from tradeterm.venue.futures_symbols import FuturesRules, futures_rules, load_ccxt_tiers
 from tradeterm.venue.futures_userdata import FuturesUserData
 from tradeterm.venue.ratelimit import RateLimiter
@@ -38,6 +52,7 @@ if TYPE_CHECKING:
     from tradeterm.venue.venue import Venue
 
 BOOK_KINDS = ("bookTicker", "depth")
+ARR_MARK = ("!markPrice@arr", "!markPrice@arr@1s")
 
 
 def is_book_stream(name: str) -> bool:
@@ -69,8 +84,11 @@ class FuturesMarket:
         tiers = load_ccxt_tiers(cfg.leverage_tiers_file) if cfg.leverage_tiers_file else None
         self.rules: dict[str, FuturesRules] = {s: futures_rules(se.rules, tiers) for s, se in venue.series.items()}
         self.funding = {s: FundingSchedule.constant(cfg.funding_rate) for s in self.rules}
-        for sym, path in cfg.funding_files.items():
-            if sym in self.funding:
+        files = dict(cfg.funding_files)
+        default_file = files.pop("*", None)  # one file for every symbol not named (the CLI's bare path)
+        for sym in self.funding:
+            path = files.get(sym, default_file)
+            if path is not None:
                 self.funding[sym] = FundingSchedule.from_csv(path, cfg.funding_rate)
         self.engine = FuturesEngine(self.rules, cfg.futures_balance, maker_fee=cfg.futures_maker_fee,
                                     taker_fee=cfg.futures_taker_fee, premium=cfg.mark_premium, funding=self.funding,
@@ -116,6 +134,7 @@ class FuturesMarket:
                     eng.settle_funding(sym, t)
                 a = b
             self._publish(sym, t0, t1)
+        self._publish_all(t1)
 
     def next_funding(self, sym: str) -> int:
         return self.funding[sym].next_time(self.venue.market_ms)
@@ -149,9 +168,7 @@ class FuturesMarket:
                 for bar in self.venue._kline_updates(se, tf, t0, t1):
                     hub.publish(name, kline_event(sym, tf, bar, t1, aid))
             elif kind in ("markPrice", "markPrice@1s"):
-                hub.publish(name, {"e": "markPriceUpdate", "E": t1, "s": sym, "p": FR.money(m.mark),
-                                   "i": FR.money(m.last), "P": FR.money(m.mark),
-                                   "r": f"{self.funding_rate(sym):.8f}", "T": self.next_funding(sym)})
+                hub.publish(name, self._mark_event(sym, t1))
             elif kind == "aggTrade" and moved:
                 q = max(floor_to(Decimal(repr(se.volume_per_ms(se.index_at(t1)) * (t1 - t0))), r.step_size),
                         r.step_size)
@@ -172,15 +189,46 @@ class FuturesMarket:
                 k.pop("s")
                 hub.publish(name, {"e": "continuous_kline", "E": t1, "ps": sym, "ct": "PERPETUAL", "k": k})
 
+    def _mark_event(self, sym: str, t: int) -> dict[str, Any]:
+        m = self.engine.market[sym]
+        return FR.mark_price_update(sym, m.mark, m.last, self.funding_rate(sym), self.next_funding(sym), t)
+
+    def _publish_all(self, t1: int) -> None:
+        """The all-market streams: ``!markPrice@arr`` (and ``@1s``) carry one array of every
+        symbol's mark per push."""
+        hub = self.streams
+        names = [n for n in ARR_MARK if n in hub.subs]
+        if names:
+            data = [self._mark_event(s, t1) for s in self.rules]
+            for n in names:
+                hub.publish(n, data)
+
+    def _publish_liquidation(self, ev: OrderEvent) -> None:
+        """``<symbol>@forceOrder`` and ``!forceOrder@arr`` for a liquidation (the only forced
+        orders this one-account venue has)."""
+        hub = self.streams
+        names = [n for n in (ev.order.symbol.lower() + "@forceOrder", "!forceOrder@arr") if n in hub.subs]
+        if names:
+            data = FR.force_order(ev, self.rules[ev.order.symbol])
+            for n in names:
+                hub.publish(n, data)
+
     # ---------------------------------------------------------------- user data
     def dispatch(self) -> None:
         events = self.engine.drain_events()
         self.userdata.check_expiry()
-        if not events or not self.userdata.conns:
+        if not events:
+            return
+        for ev in events:
+            if isinstance(ev, OrderEvent) and ev.exec_type == "CALCULATED":
+                self._publish_liquidation(ev)
+        if not self.userdata.conns:
             return
         now = self.venue.server_clock.now_ms()
         for ev in events:
-            if isinstance(ev, OrderEvent):
+            if isinstance(ev, ConfigEvent):
+                self.userdata.publish(FR.account_config_update(ev, now))
+            elif isinstance(ev, OrderEvent):
                 r = self.rules[ev.order.symbol]
                 if ev.exec_type in ("TRADE", "CALCULATED"):
                     self.userdata.publish(FR.trade_lite(ev, r, now))
@@ -198,7 +246,10 @@ class FuturesMarket:
         return self.streams.backlog()
 
     def drop_streams(self) -> None:
+        """Cut market streams on every futures path and the user-data connections too: Binance
+        drops both (24 h lifetime, maintenance), and a client must recover either."""
         self.streams.drop_all()
+        self.userdata.drop_all()
 
     def stream_routes(self) -> list[WebSocketRoute]:
         hub = self.streams

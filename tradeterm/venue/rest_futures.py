@@ -36,6 +36,7 @@ POSITION_SIDES = ("BOTH", "LONG", "SHORT")
 STP = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 NOT_ALGO = (-4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")
 OK = {"code": 200, "msg": "success"}
+BATCH_SIZE = (-4082, "Invalid number of batch place orders.")
 
 
 class FuturesApi(SpotApi):
@@ -68,7 +69,10 @@ class FuturesApi(SpotApi):
             Route(f"{v1}/order/test", ep(test_order, 0, signed=True), methods=["POST"]),
             Route(f"{v1}/order", ep(get_order, 1, signed=True), methods=["GET"]),
             Route(f"{v1}/order", ep(cancel_order, 1, signed=True), methods=["DELETE"]),
+            Route(f"{v1}/order", ep(modify_order, 1, signed=True, order=True), methods=["PUT"]),
             Route(f"{v1}/batchOrders", ep(batch_orders, 5, signed=True, order=True), methods=["POST"]),
+            Route(f"{v1}/batchOrders", ep(batch_modify, 5, signed=True, order=True), methods=["PUT"]),
+            Route(f"{v1}/batchOrders", ep(batch_cancel, 1, signed=True), methods=["DELETE"]),
             Route(f"{v1}/openOrder", ep(get_open_order, 1, signed=True), methods=["GET"]),
             Route(f"{v1}/openOrders", ep(open_orders, _sym_weight(1, 40), signed=True), methods=["GET"]),
             Route(f"{v1}/allOrders", ep(all_orders, 5, signed=True), methods=["GET"]),
@@ -302,7 +306,7 @@ def batch_orders(p: Params, c: Ctx) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise VenueError(-1130, "Data sent for parameter 'batchOrders' is not valid.")
     if len(items) > 5:
-        raise VenueError(-4083, "Batch order quantity is more than 5.")  # Binance caps a batch at 5
+        raise E.err(BATCH_SIZE)  # Binance caps a batch at 5 (-4082 INVALID_BATCH_PLACE_ORDER_SIZE)
     p.finish()
     out: list[dict[str, Any]] = []
     for item in items:
@@ -313,6 +317,67 @@ def batch_orders(p: Params, c: Ctx) -> list[dict[str, Any]]:
             o = _eng(c).place_order(spec, c.venue.market_ms)
             _fm(c).limiter.count_orders(1)
             out.append(_respond(o, resp, c))
+        except VenueError as e:
+            out.append(e.body())
+    return out
+
+
+def _batch_items(p: Params, name: str, cap: int, cap_error: tuple[int, str]) -> list[Any]:
+    raw = p.str(name, required=True) or ""
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise VenueError(-1130, f"Data sent for parameter '{name}' is not valid.") from None
+    if not isinstance(items, list) or not items:
+        raise VenueError(-1130, f"Data sent for parameter '{name}' is not valid.")
+    if len(items) > cap:
+        raise E.err(cap_error)
+    return items
+
+
+def batch_modify(p: Params, c: Ctx) -> list[dict[str, Any]]:
+    """``PUT /fapi/v1/batchOrders``: up to 5 modifications, each answered on its own (an order or
+    an error object), in request order."""
+    items = _batch_items(p, "batchOrders", 5, BATCH_SIZE)
+    if not all(isinstance(i, dict) for i in items):
+        raise VenueError(-1130, "Data sent for parameter 'batchOrders' is not valid.")
+    p.finish()
+    out: list[dict[str, Any]] = []
+    for item in items:
+        try:
+            ip = Params(values={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in item.items()})
+            out.append(modify_order(ip, c))
+        except VenueError as e:
+            out.append(e.body())
+    return out
+
+
+def batch_cancel(p: Params, c: Ctx) -> list[dict[str, Any]]:
+    """``DELETE /fapi/v1/batchOrders``: ``orderIdList`` or ``origClientOrderIdList`` (at most 10);
+    each entry answered on its own (the cancelled order or ``-2011``)."""
+    sym = _symbol(p, c) or ""
+    if p.has("orderIdList"):
+        ids = _batch_items(p, "orderIdList", 10, BATCH_SIZE)
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise VenueError(-1130, "Data sent for parameter 'orderIdList' is not valid.")
+        keys: list[tuple[int | None, str | None]] = [(i, None) for i in ids]
+    elif p.has("origClientOrderIdList"):
+        cids = _batch_items(p, "origClientOrderIdList", 10, BATCH_SIZE)
+        if not all(isinstance(i, str) for i in cids):
+            raise VenueError(-1130, "Data sent for parameter 'origClientOrderIdList' is not valid.")
+        keys = [(None, i) for i in cids]
+    else:
+        raise E.either("orderIdList", "origClientOrderIdList")
+    p.finish()
+    eng, rules = _eng(c), _fm(c).rules[sym]
+    out: list[dict[str, Any]] = []
+    for oid, cid in keys:
+        o = eng.find_order(sym, order_id=oid, client_id=cid)
+        try:
+            if o is None:
+                raise E.err(E.UNKNOWN_ORDER)
+            eng.cancel_order(o, c.venue.market_ms)
+            out.append(FR.order_query(o, rules))
         except VenueError as e:
             out.append(e.body())
     return out
@@ -347,6 +412,31 @@ def cancel_order(p: Params, c: Ctx) -> dict[str, Any]:
     o = _find(p, c, E.UNKNOWN_ORDER)
     _eng(c).cancel_order(o, c.venue.market_ms)
     return FR.order_query(o, _fm(c).rules[o.symbol])
+
+
+def modify_order(p: Params, c: Ctx) -> dict[str, Any]:
+    """``PUT /fapi/v1/order``: a LIMIT order's new price and quantity (both required; ``orderId``
+    prevails over ``origClientOrderId``). See :meth:`FuturesEngine.modify_order` for the rules."""
+    sym = _symbol(p, c) or ""
+    oid = p.int("orderId")
+    cid = p.raw("origClientOrderId")
+    if oid is None and not cid:
+        raise E.either("orderId", "origClientOrderId")
+    side = p.enum("side", SIDES, required=True, error=E.INVALID_SIDE) or ""
+    qty = p.decimal("quantity", required=True)
+    price = p.decimal("price")
+    p.enum("priceMatch", ("NONE",))  # price matching is not imitated: a price is required
+    if price is None:
+        raise E.mandatory("price")
+    p.finish()
+    assert qty is not None
+    eng = _eng(c)
+    o = eng.find_order(sym, order_id=oid, client_id=cid if oid is None else None)
+    if o is None:
+        raise E.err(E.NO_SUCH_ORDER)
+    eng.modify_order(o, side, qty, price, c.venue.market_ms)
+    _fm(c).limiter.count_orders(1)
+    return FR.order_response(o, _fm(c).rules[sym])
 
 
 def open_orders(p: Params, c: Ctx) -> list[dict[str, Any]]:
@@ -499,7 +589,7 @@ def set_leverage(p: Params, c: Ctx) -> dict[str, Any]:
     lev = p.int("leverage", required=True)
     p.finish()
     assert lev is not None
-    got, cap = _eng(c).set_leverage(sym, lev)
+    got, cap = _eng(c).set_leverage(sym, lev, c.venue.market_ms)
     return {"leverage": got, "maxNotionalValue": f"{cap.normalize():f}", "symbol": sym}
 
 

@@ -19,7 +19,10 @@ _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "G
 
 
 def normalize(name: str) -> str:
-    """Symbols are lowercase in stream names; the rest is case-sensitive (``kline_1M``, ``aggTrade``)."""
+    """Symbols are lowercase in stream names; the rest is case-sensitive (``kline_1M``, ``aggTrade``).
+    All-market names (``!markPrice@arr``, ``!forceOrder@arr``) have no symbol and stay as given."""
+    if name.startswith("!"):
+        return name
     sym, at, rest = name.partition("@")
     return sym.lower() + at + rest if at else name
 
@@ -85,7 +88,7 @@ class StreamHub:
     def has_consumers(self) -> bool:
         return bool(self.subs)
 
-    def publish(self, name: str, data: dict[str, Any]) -> None:
+    def publish(self, name: str, data: dict[str, Any] | list[Any]) -> None:
         conns = self.subs.get(name)
         if not conns:
             return
