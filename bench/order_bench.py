@@ -6,11 +6,17 @@
 * ``spot-filled``: a marketable entry: the entry fills at once and both OCO exit lists are
   acknowledged before ``place_bracket`` returns (three HTTP round trips).
 * ``paper``: the in-process paper broker (the venue's matching engine, no I/O), same two cases.
+* ``usdm-order``: one resting LIMIT through the USD-M transport: ORDER → ACK (one round trip).
+* ``usdm``: the Binance USD-M broker, resting LIMIT entry (ENTRY_WORKING), like ``spot``.
+* ``usdm-filled``: a marketable entry: the entry fills at once, then two reduce-only LIMIT take
+  profits and the algo stop (``/fapi/v1/algoOrder``) are acknowledged before ``place_bracket``
+  returns (four HTTP round trips; no OCO on futures).
 
-Goals: spot bracket p99 ≤ 10 ms, paper p99 ≤ 1 ms. Decisions are built (``decide``) before the
-clock starts; no store (its write cost is the store bench's subject).
+Goals: spot and futures bracket p99 ≤ 10 ms, paper p99 ≤ 1 ms. Decisions are built (``decide``)
+before the clock starts; no store (its write cost is the store bench's subject). Between
+measured brackets the broker itself cancels (resting) or closes (filled) the bracket, off the clock.
 
-Usage: python bench/order_bench.py [--n 300] [--paper-n 2000]
+Usage: python bench/order_bench.py [--n 300] [--paper-n 2000] [--only spot|paper|usdm]
 """
 
 from __future__ import annotations
@@ -26,11 +32,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.brokers.helpers import decision
+from tests.brokers.usdm_helpers import usdm_decision
 from tests.venue.conftest import btc_source, venue_config
 from tradeterm.brokers.binance_spot import BinanceSpotBroker
+from tradeterm.brokers.binance_usdm import BinanceUsdmBroker, UsdmSetup
 from tradeterm.brokers.paper import PaperBroker, PaperTransport
 from tradeterm.brokers.signing import HmacSigner
+from tradeterm.contracts.base import Side
+from tradeterm.contracts.trading import OrderLeg, OrderType
 from tradeterm.trading import AccountSnapshot
+from tradeterm.trading.intents import OrderSpec
 from tradeterm.venue.app import VenueServer
 from tradeterm.venue.symbols import SymbolRules
 
@@ -84,6 +95,45 @@ async def spot(n: int) -> None:
         await b.close()
 
 
+async def usdm(n: int) -> None:
+    cfg = venue_config([btc_source([(100, 100, 100, 100)] * 50)], balances=dict(BALANCES),
+                       futures_balance=Decimal(10**9), futures_orders_per_10s=10**9,
+                       futures_orders_per_minute=10**9, futures_weight_per_minute=10**9)  # fmt: skip
+    async with VenueServer(cfg) as srv:
+        cred = srv.venue.config.credentials[0]
+        assert cred.secret is not None
+        b = BinanceUsdmBroker(srv.rest_url, HmacSigner(cred.api_key, cred.secret), srv.ws_url,
+                              setup=UsdmSetup(symbols=("BTCUSDT",), leverage=5))  # fmt: skip
+        await b.start()
+        t = b.transport
+        eng = srv.venue.futures.engine  # type: ignore[union-attr]
+        acks: list[float] = []
+        for i in range(n + 20):
+            spec = OrderSpec(client_order_id=f"bench-{i}", leg=OrderLeg.OTHER, side=Side.BUY,
+                             order_type=OrderType.LIMIT, quantity=Decimal(2), price=Decimal(90))  # fmt: skip
+            t0 = time.perf_counter()
+            await t.place_order("BTCUSDT", spec)
+            if i >= 20:
+                acks.append(time.perf_counter() - t0)
+            if len(eng.open_orders("BTCUSDT")) > 100:
+                await t.cancel_open_orders("BTCUSDT")
+        await t.cancel_open_orders("BTCUSDT")
+        report("usdm-order", acks)
+        f = b.filters["BTCUSDT"]
+        for filled in (False, True):
+            out: list[float] = []
+            for i in range(n + 20):
+                entry, stop = ("100.5", "95") if filled else ("90", "85")
+                d = usdm_decision(f, entry=entry, stop=stop, ticket_id=f"u{filled}{i}")
+                t0 = time.perf_counter()
+                await b.place_bracket(d)
+                if i >= 20:
+                    out.append(time.perf_counter() - t0)
+                await (b.close_position if filled else b.cancel)(d.decision_id)
+            report("usdm-filled" if filled else "usdm", out)
+        await b.close()
+
+
 async def paper(n: int) -> None:
     rules = SymbolRules(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("0.01"),
                         step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"), min_notional=Decimal(5),
@@ -107,9 +157,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--paper-n", type=int, default=2000)
+    ap.add_argument("--only", choices=("spot", "paper", "usdm"), default=None)
     a = ap.parse_args()
-    asyncio.run(spot(a.n))
-    asyncio.run(paper(a.paper_n))
+    if a.only in (None, "spot"):
+        asyncio.run(spot(a.n))
+    if a.only in (None, "paper"):
+        asyncio.run(paper(a.paper_n))
+    if a.only in (None, "usdm"):
+        asyncio.run(usdm(a.n))
 
 
 if __name__ == "__main__":

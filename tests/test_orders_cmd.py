@@ -40,7 +40,8 @@ async def venue() -> Any:
 def settings_for(srv: VenueServer | None, tmp_path: Path, keys: bool = True) -> Any:
     over: dict[str, Any] = {"data_dir": str(tmp_path), "database_url": f"sqlite:///{tmp_path / 'o.db'}"}
     if srv is not None:
-        over["binance"] = {"spot_rest_url": srv.rest_url, "spot_ws_api_url": srv.ws_api_url}
+        over["binance"] = {"spot_rest_url": srv.rest_url, "spot_ws_api_url": srv.ws_api_url,
+                           "usdm_rest_url": srv.rest_url, "usdm_ws_url": srv.ws_url}
         cred = srv.venue.config.credentials[0]
         if keys:
             over["credentials"] = {"api_key": cred.api_key, "api_secret": cred.secret}
@@ -83,6 +84,28 @@ async def test_binance_place_list_cancel_flatten(venue: Any, tmp_path: Path, cap
     assert not venue.venue.engine.open_orders("BTCUSDT")
     assert await call(s, "flatten") == 0
     assert "0 open orders left" in capsys.readouterr().out
+
+
+async def test_usdm_dry_run_place_cancel_flatten(venue: Any, tmp_path: Path, capsys: Any) -> None:
+    eng = venue.venue.futures.engine
+    assert await call(settings_for(venue, tmp_path, keys=False), "bracket", "--venue", "binance-usdm",
+                      "--symbol", "BTCUSDT", "--side", "buy", "--market", "--stop", "95", "--tp", "2R:100",
+                      "--risk", "50", "--leverage", "3", "--equity", "10000", "--dry-run") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "binance-usdm BTCUSDT BUY" in out and "dry run: nothing sent" in out and not eng.orders["BTCUSDT"]
+    s = settings_for(venue, tmp_path)
+    assert await call(s, "bracket", "--venue", "binance-usdm", "--symbol", "BTCUSDT", "--side", "buy",
+                      "--entry", "99", "--stop", "95", "--tp", "2R:100", "--risk", "50", "--leverage", "3") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "placed d" in out and "ENTRY_WORKING" in out and eng.leverage["BTCUSDT"] == 3
+    did = out.split("placed ", 1)[1].split(":", 1)[0]
+    assert [o.client_order_id for o in eng.open_orders("BTCUSDT")] == [f"tt-{did}-E"]
+    assert await call(s, "list", "--open", "--venue", "binance-usdm") == 0
+    assert f"tt-{did}-E" in capsys.readouterr().out
+    assert await call(s, "cancel", did, "--venue", "binance-usdm") == 0
+    assert "CANCELED" in capsys.readouterr().out and not eng.open_orders("BTCUSDT")
+    assert await call(s, "flatten", "--venue", "binance-usdm") == 0
+    assert "0 open orders left, 0 positions open" in capsys.readouterr().out
 
 
 async def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:

@@ -10,8 +10,11 @@ import sys
 from typing import Any
 
 from tests.brokers.helpers import decision
+from tests.brokers.usdm_helpers import RISK, usdm_decision
 from tradeterm.brokers.binance_spot import BinanceSpotBroker
+from tradeterm.brokers.binance_usdm import BinanceUsdmBroker, UsdmSetup
 from tradeterm.brokers.signing import HmacSigner
+from tradeterm.contracts.trading import OrderType
 from tradeterm.store import create_store
 
 
@@ -20,7 +23,35 @@ def freeze(point: str) -> Any:
     return asyncio.sleep(3600)
 
 
-async def main(rest: str, ws: str, db: str, point: str) -> None:
+async def usdm(rest: str, ws: str, db: str, point: str) -> None:
+    """USD-M: freeze around the entry or around the algo stop (the exits go out together)."""
+    signer = HmacSigner(os.environ["TT_KEY"], os.environ["TT_SECRET"])
+    async with create_store(f"sqlite:///{db}") as store:
+        b = BinanceUsdmBroker(rest, signer, ws, store=store, recv_window=1000, risk=RISK,
+                              setup=UsdmSetup(symbols=("BTCUSDT",), leverage=5))  # fmt: skip
+        await b.start()
+        t = b.transport
+        real_order = t.place_order
+
+        async def place_order(symbol: str, spec: Any) -> Any:
+            leg = "stop" if spec.order_type is OrderType.STOP_MARKET else "entry" if spec.leg.value == "ENTRY" else ""
+            if point == f"before_{leg}":
+                await freeze(point)
+            out = await real_order(symbol, spec)
+            if point == f"after_{leg}_sent":
+                await freeze(point)
+            return out
+
+        t.place_order = place_order  # type: ignore[method-assign]
+        await b.place_bracket(usdm_decision(b.filters["BTCUSDT"]))
+        print("AT:done", flush=True)
+        await asyncio.sleep(3600)
+
+
+async def main(rest: str, ws: str, db: str, point: str, market: str = "spot") -> None:
+    if market == "usdm":
+        await usdm(rest, ws, db, point)
+        return
     signer = HmacSigner(os.environ["TT_KEY"], os.environ["TT_SECRET"])
     async with create_store(f"sqlite:///{db}") as store:
         b = BinanceSpotBroker(rest, signer, ws, store=store, recv_window=1000)
@@ -52,4 +83,4 @@ async def main(rest: str, ws: str, db: str, point: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))

@@ -11,6 +11,7 @@ import pytest
 
 from tests.brokers.conftest import wait_for
 from tests.brokers.helpers import decision
+from tradeterm.brokers.binance_spot import BinanceSpotBroker
 from tradeterm.brokers.errors import AuthError, KillSwitchTripped
 from tradeterm.brokers.http import SpotHttp
 from tradeterm.brokers.signing import HmacSigner
@@ -58,7 +59,12 @@ async def test_bracket_lifecycle_survives_duplicated_and_reordered_events(env: A
     d = _decision(b)
     ack = await b.place_bracket(d)
     br = b.bracket(d.decision_id)
-    assert ack.state is BracketState.EXITS_WORKING and br.position == d.quantity
+    (entry,) = e.orders_with(br.entry_id)
+    net = sum((t.qty - t.commission for t in e.venue.engine.trades["BTCUSDT"] if t.order_id == entry.order_id),
+              Decimal(0))  # fmt: skip
+    step = br.filters.quantity_step()
+    await wait_for(lambda: net - step < br.position <= net)  # the buy's BTC commission is not held
+    assert ack.state is BracketState.EXITS_WORKING and br.position < d.quantity
     assert_protected(e, br)
     e.step_bars(4)  # through TP1 (1R)
     await wait_for(lambda: any(r.leg is OrderLeg.TP and r.status is OrderStatus.FILLED for r in br.orders.values())
@@ -185,7 +191,8 @@ async def test_restart_adopts_ours_flags_foreign_and_restores_a_missing_stop(env
         assert report.foreign_orders == [foreign.client_order_id]
         assert d.decision_id in report.adopted
         br = b.bracket(d.decision_id)
-        assert br.position == d.quantity and br.stop_revision == 1  # re-placed as revision 1
+        # What the entry holds net of its BTC commission (known from the FULL answer and stored).
+        assert br.position == br.entry_held < d.quantity and br.stop_revision == 1  # re-placed as revision 1
         assert_protected(e, br)
         kinds = {a.kind for a in await store.list_audit(limit=None)}
         assert {"foreign_order", "adopted"} <= kinds
@@ -223,3 +230,32 @@ async def test_secrets_stay_out_of_logs_and_errors(env: Any, caplog: Any) -> Non
         log.info("key %s secret %s", e.api_key, e.secret)
     assert e.secret not in caplog.text and e.api_key not in caplog.text
     assert repr(HmacSigner(e.api_key, e.secret)).count("***") == 1
+
+
+async def test_commission_learned_after_the_exits_shrinks_them(env: Any) -> None:
+    """No user-data stream: the entry answers 5xx after the venue filled it, so its fill is
+    learned from a query, which carries no commission, and the OCOs go out on the gross
+    quantity (the account holds other BTC, so they are accepted). When the execution report
+    with the commission arrives, the pairs are re-placed for what the trade really holds."""
+    e = await env()
+    signer = HmacSigner(e.api_key, e.secret)
+    b = BinanceSpotBroker(e.server.rest_url, signer, None, recv_window=1000)
+    e.brokers.append(b)
+    await b.start()
+    e.venue.faults.update({"fail_orders": 1, "fail_mode": "5xx"})
+    d = _decision(b)
+    await b.place_bracket(d)
+    br = b.bracket(d.decision_id)
+    entry = br.entry_order
+    assert entry is not None and entry.fee == 0 and br.position == d.quantity
+    (o,) = e.orders_with(br.entry_id)
+    trades = [t for t in e.venue.engine.trades["BTCUSDT"] if t.order_id == o.order_id]
+    fee = sum((t.commission for t in trades), Decimal(0))
+    assert fee > 0 and {t.commission_asset for t in trades} == {"BTC"}
+    late = b.known[br.entry_id].model_copy(update={"fee": fee, "fee_asset": "BTC"})
+    await b.ingest([(late, None)])  # what the stream would have delivered
+    step = br.filters.quantity_step()
+    assert br.stop_revision == 1 and d.quantity - fee - step < br.position <= d.quantity - fee  # on the step
+    stops = [x for x in e.open_orders() if x.type == "STOP_LOSS_LIMIT"]
+    assert sum(x.orig_qty - x.executed_qty for x in stops) == br.position
+    assert_matches_venue(e, br)

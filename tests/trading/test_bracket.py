@@ -14,6 +14,7 @@ from tradeterm.contracts.base import Side
 from tradeterm.contracts.trading import (
     CLIENT_ORDER_ID_PATTERN,
     DecisionStatus,
+    OrderLeg,
     OrderStatus,
     OrderType,
     OrderUpdateV1,
@@ -157,7 +158,7 @@ def test_spot_slice_cancelled_outside_is_re_protected() -> None:
 
 
 # ------------------------------------------------------------------ futures
-def test_futures_happy_path_break_even_and_trail() -> None:
+def test_futures_happy_path_break_even_resize_and_trail() -> None:
     risk = RiskConfig(leverage=5, trail_atr_multiple=D(2))
     d = Driver(make_bracket(USDM, risk))
     b = d.b
@@ -168,40 +169,58 @@ def test_futures_happy_path_break_even_and_trail() -> None:
             o.client_order_id.rsplit("-", 1)[1],
             o.order_type,
             o.quantity,
+            o.price,
             o.stop_price,
             o.reduce_only,
             o.close_position,
         )
         for o in exits.orders
     ] == [
-        ("T1", OrderType.TAKE_PROFIT_MARKET, D("0.2"), D(62300), True, False),
-        ("T2", OrderType.TAKE_PROFIT_MARKET, D("0.15"), D(62400), True, False),
-        ("T3", OrderType.TAKE_PROFIT_MARKET, D("0.15"), D(62600), True, False),
-        ("S", OrderType.STOP_MARKET, D("0.5"), D(61800), True, True),
+        ("T1", OrderType.LIMIT, D("0.2"), D(62300), None, True, False),
+        ("T2", OrderType.LIMIT, D("0.15"), D(62400), None, True, False),
+        ("T3", OrderType.LIMIT, D("0.15"), D(62600), None, True, False),
+        ("S", OrderType.STOP_MARKET, D("0.5"), None, D(61800), True, False),
     ]
     ack_all(d, ["T1", "T2", "T3", "S"])
     (move,) = d.send(d.id("T1"), FILLED, "0.2", "62300")
     # 62124.124... rounded up to the 0.1 tick.
     assert isinstance(move, MoveStop) and move.new_price == D("62124.2")
     assert move.cancel == (d.id("S"),) and [o.client_order_id for o in move.place] == [d.id("Sr1")]
-    assert move.place[0].close_position and move.place[0].quantity == D("0.3")
+    assert move.place[0].reduce_only and move.place[0].quantity == D("0.3")
     d.send(d.id("S"), CANCELED)
     d.send(d.id("Sr1"), NEW)
     assert b.trail(D(63000), D(100)) == []  # not before TP2
-    d.send(d.id("T2"), FILLED, "0.15", "62400")
+    # TP2 done: the stop (0.3) is larger than the position (0.15), so it is re-placed smaller.
+    (resize,) = d.send(d.id("T2"), FILLED, "0.15", "62400")
+    assert isinstance(resize, MoveStop) and resize.new_price == D("62124.2")
+    assert resize.cancel == (d.id("Sr1"),) and resize.place[0].client_order_id == d.id("Sr2")
+    assert resize.place[0].quantity == D("0.15") and b.stop_quantity == D("0.15")
     assert b.trailing
+    d.send(d.id("Sr1"), CANCELED)
+    d.send(d.id("Sr2"), NEW)
     (trail,) = d.collect(b.trail(D(63000), D(100), last_price=D(62950)))
     assert (
         isinstance(trail, MoveStop)
         and trail.new_price == D(62800)
-        and trail.cancel == (d.id("Sr1"),)
+        and trail.cancel == (d.id("Sr2"),)
+        and trail.place[0].quantity == D("0.15")
     )
     assert b.trail(D(62900), D(100)) == []  # 62700 would loosen the stop
-    d.send(d.id("Sr1"), CANCELED)
-    d.send(d.id("Sr2"), NEW)
+    d.send(d.id("Sr2"), CANCELED)
+    d.send(d.id("Sr3"), NEW)
     (cancel,) = d.send(d.id("T3"), FILLED, "0.15", "62600")
-    assert isinstance(cancel, CancelLegs) and cancel.client_order_ids == (d.id("Sr2"),)
+    assert isinstance(cancel, CancelLegs) and cancel.client_order_ids == (d.id("Sr3"),)
     assert b.state is BracketState.CLOSED and b.total_realized_pnl == D(210)
+
+
+def test_futures_partial_take_profit_keeps_the_stop_until_it_completes() -> None:
+    d = Driver(make_bracket(USDM, RiskConfig(leverage=5, break_even_on_tp1=False)))
+    fill_entry(d)
+    ack_all(d, ["T1", "T2", "T3", "S"])
+    assert d.send(d.id("T2"), PART, "0.05", "62400") == []  # reduce-only caps the stop meanwhile
+    (resize,) = d.send(d.id("T2"), CANCELED, "0.05", "62400")  # ended: what it closed is final
+    assert isinstance(resize, MoveStop) and resize.new_price == D(61800)
+    assert resize.place[0].quantity == D("0.45") and resize.cancel == (d.id("S"),)
 
 
 def test_futures_stop_hit_cancels_the_take_profits() -> None:
@@ -228,6 +247,31 @@ def test_futures_stop_cancelled_outside_is_re_placed() -> None:
         and move.new_price == D(61800)
         and move.place[0].client_order_id == d.id("Sr1")
     )
+
+
+def test_spot_entry_commission_learned_late_shrinks_the_exits() -> None:
+    """The entry's fill came from a REST query (no commission); the stream's report brings
+    0.0005 BTC of commission after the OCO pairs went out on the gross 0.5: they are re-placed
+    (same stop, next revision) for the 0.4995 really held, the last slice giving way."""
+    d = Driver(make_bracket(SPOT))
+    (exits,) = fill_entry(d)
+    assert sum(o.quantity for o in exits.orders if o.leg is OrderLeg.TP) == D("0.5")
+    ack_all(d, ["T1", "S1", "T2", "S2", "T3", "S3"])
+    late = d.update(d.id("E"), FILLED, "0.5", "62000").model_copy(update={"fee": D("0.0005"), "fee_asset": "BTC"})
+    (move,) = d.collect(d.b.apply(late))
+    assert isinstance(move, MoveStop) and move.new_price == d.b.stop_price and d.b.stop_revision == 1
+    assert sorted(move.cancel) == sorted(d.id(x) for x in ("T1", "S1", "T2", "S2", "T3", "S3"))
+    tps = [o for o in move.place if o.leg is OrderLeg.TP]
+    stops = [o for o in move.place if o.leg is OrderLeg.STOP]
+    assert sum(o.quantity for o in tps) == sum(o.quantity for o in stops) == D("0.4995") == d.b.position
+    assert [o.quantity for o in tps][:2] == [D("0.2"), D("0.15")]  # the first slices keep their size
+    assert d.b.orders[d.id("E")].fee == D("0.0005")
+    assert d.b.apply(late) == []  # the same report again changes nothing
+    # Commission in another asset (BNB) leaves the holding, hence the exits, alone.
+    b = Driver(make_bracket(SPOT))
+    fill_entry(b)
+    bnb = b.update(b.id("E"), FILLED, "0.5", "62000").model_copy(update={"fee": D("0.01"), "fee_asset": "BNB"})
+    assert b.b.apply(bnb) == [] and b.b.orders[b.id("E")].fee == D("0.01")
 
 
 # ------------------------------------------------------------------ entry endings
@@ -458,11 +502,12 @@ def test_a_stop_move_the_replay_missed_is_adopted_from_its_ack() -> None:
     d.b.trail_atr_multiple = D(2)
     (move,) = d.collect(d.b.trail(D(63000), D(100)))  # a command, not an update: not in the journal
     assert isinstance(move, MoveStop)
-    assert move.place[0].client_order_id.endswith("-Sr2")
+    # Sr2 is the resize after TP2 (in the journal's replay); the trail is the third revision.
+    assert move.place[0].client_order_id.endswith("-Sr3")
     d.journal = list(journal)
-    d.send(d.id("Sr2"), NEW)
+    d.send(d.id("Sr3"), NEW)
     rebuilt = replay(d.journal)
-    assert (rebuilt.stop_revision, rebuilt.stop_price) == (2, D(62800))
+    assert (rebuilt.stop_revision, rebuilt.stop_price, rebuilt.stop_quantity) == (3, D(62800), D("0.15"))
 
 
 def test_rejected_decision_cannot_become_a_bracket() -> None:

@@ -1,10 +1,19 @@
-"""Brokers: the ``Broker`` protocol, the paper broker (the venue's matching engine in-process)
-and the Binance Spot broker (REST + WebSocket API), sharing one bracket driver (``core.py``).
+"""Brokers: the ``Broker`` protocol, the paper broker (the venue's matching engine in-process),
+the Binance Spot broker (REST + WebSocket API) and the Binance USD-M broker (REST, algo-order
+stops, listenKey user data), sharing one bracket driver (``core.py``).
 
-Start at :class:`PaperBroker` or :class:`BinanceSpotBroker`; both implement :class:`Broker`.
+Start at :class:`PaperBroker`, :class:`BinanceSpotBroker` or :class:`BinanceUsdmBroker`; all
+implement :class:`Broker`.
 """
 
 from tradeterm.brokers.binance_spot import BinanceSpotBroker, SpotTransport
+from tradeterm.brokers.binance_usdm import (
+    BinanceUsdmBroker,
+    FuturesAccount,
+    FuturesPosition,
+    UsdmSetup,
+    UsdmTransport,
+)
 from tradeterm.brokers.core import TradingBroker
 from tradeterm.brokers.errors import (
     AuthError,
@@ -26,9 +35,10 @@ from tradeterm.brokers.protocol import Balance, BracketAck, Broker, PositionView
 from tradeterm.brokers.signing import Ed25519Signer, HmacSigner
 
 __all__ = [
-    "AuthError", "Balance", "BinanceError", "BinanceSpotBroker", "BracketAck", "Broker",
-    "BrokerError", "CircuitOpen", "Ed25519Signer", "ExecutionUnknown", "HmacSigner",
-    "InvalidTimestamp", "IpBanned", "KillSwitchTripped", "NoSuchOrder", "OrderRejected",
-    "PaperBroker", "PaperTransport", "PositionView", "RateLimited", "ReconcileReport",
-    "SpotTransport", "TradingBroker", "UnknownOrder", "UnknownSymbol",
-]
+    "AuthError", "Balance", "BinanceError", "BinanceSpotBroker", "BinanceUsdmBroker", "BracketAck",
+    "Broker", "BrokerError", "CircuitOpen", "Ed25519Signer", "ExecutionUnknown", "FuturesAccount",
+    "FuturesPosition", "HmacSigner", "InvalidTimestamp", "IpBanned", "KillSwitchTripped",
+    "NoSuchOrder", "OrderRejected", "PaperBroker", "PaperTransport", "PositionView", "RateLimited",
+    "ReconcileReport", "SpotTransport", "TradingBroker", "UnknownOrder", "UnknownSymbol",
+    "UsdmSetup", "UsdmTransport",
+]  # fmt: skip

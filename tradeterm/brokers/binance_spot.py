@@ -16,7 +16,6 @@ the lost request has passed, so the lost request can no longer execute. A
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -24,16 +23,12 @@ from typing import Any
 from tradeterm.brokers.core import TradingBroker
 from tradeterm.brokers.errors import (
     BinanceError,
-    CircuitOpen,
-    ExecutionUnknown,
-    IpBanned,
     NoSuchOrder,
-    OrderRejected,
-    RateLimited,
     UnknownOrder,
 )
 from tradeterm.brokers.http import SpotHttp
 from tradeterm.brokers.signing import Signer
+from tradeterm.brokers.submit import submit
 from tradeterm.brokers.transport import Report, Sink
 from tradeterm.brokers.updates import from_order_json
 from tradeterm.brokers.userdata import UserDataStream
@@ -46,8 +41,6 @@ from tradeterm.trading.killswitch import KillSwitch
 from tradeterm.trading.risk import RiskConfig
 
 VENUE = "binance-spot"
-SUBMIT_ATTEMPTS = 3
-MAX_ORDER_RETRY_AFTER = 10.0
 _TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 _PRICE_TYPES = _TIF_TYPES | {OrderType.LIMIT_MAKER}
 _STOP_TYPES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
@@ -70,7 +63,9 @@ def _leg_params(spec: OrderSpec, prefix: str = "") -> dict[str, Any]:
 
 def order_params(symbol: str, spec: OrderSpec) -> dict[str, Any]:
     p = {"symbol": symbol, "side": spec.side.value, **_leg_params(spec), "quantity": spec.quantity}
-    p["newOrderRespType"] = "RESULT"
+    # FULL: the answer lists the fills with their commission, so a buy's base-asset fee is known
+    # before its exits are sized (RESULT would leave it to the stream, often too late).
+    p["newOrderRespType"] = "FULL"
     return p
 
 
@@ -184,50 +179,8 @@ class SpotTransport:
     # ------------------------------------------------------------------ writes
     async def _submit(self, path: str, params: Mapping[str, Any],
                       lookup: Callable[[], Awaitable[list[Report] | None]]) -> list[Report]:  # fmt: skip
-        """POST once; resolve an unknown outcome by asking; resend only what provably is not."""
-        for _ in range(SUBMIT_ATTEMPTS):
-            try:
-                body = await self.http.request("POST", path, params, signed=True, family="order")
-            except IpBanned:
-                raise
-            except RateLimited as exc:  # a definite reject: nothing was placed
-                if exc.retry_after > MAX_ORDER_RETRY_AFTER:
-                    raise
-                await asyncio.sleep(exc.retry_after)
-                continue
-            except OrderRejected as exc:
-                if exc.duplicate and (found := await lookup()):
-                    return found
-                raise
-            except (ExecutionUnknown, CircuitOpen) as exc:
-                unknown_since = self.http.now_ms()
-                found = await self._resolve(lookup, unknown_since)
-                if found:
-                    return found
-                if isinstance(exc, CircuitOpen):
-                    raise
-                continue  # provably absent: the same ids again
-            return self._parse(body)
-        raise ExecutionUnknown(0, "order outcome still unknown after several attempts", 0)
-
-    async def _resolve(self, lookup: Callable[[], Awaitable[list[Report] | None]],
-                       since_ms: int) -> list[Report] | None:  # fmt: skip
-        """Found → its state. Not found → keep asking until the lost request's recvWindow has
-        passed (after that it cannot execute), then None."""
-        deadline = since_ms + self.http.recv_window + 200
-        while True:
-            try:
-                found = await lookup()
-            except (ExecutionUnknown, CircuitOpen, RateLimited):
-                found = None
-                if self.http.now_ms() > deadline + 10_000:
-                    raise
-            else:
-                if found:
-                    return found
-                if self.http.now_ms() > deadline:
-                    return None
-            await asyncio.sleep(0.1)
+        """POST once; resolve an unknown outcome by asking (``submit.py``)."""
+        return await submit(self.http, path, params, lookup, self._parse)
 
     def _parse(self, body: Mapping[str, Any]) -> list[Report]:
         if "orderReports" in body:

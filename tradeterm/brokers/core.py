@@ -1,6 +1,6 @@
 """The venue-independent broker: brackets driven by order updates, intents turned into orders,
-leg-level idempotency, reconciliation and the kill switch. Paper and Binance Spot differ only
-in their :class:`~tradeterm.brokers.transport.Transport`.
+leg-level idempotency, reconciliation and the kill switch. Paper, Binance Spot and Binance USD-M
+differ only in their :class:`~tradeterm.brokers.transport.Transport` (and small overrides).
 
 Concurrency: every order state (answers, stream events, paper fills) goes through one inbox,
 drained under one lock, so a bracket sees its updates one at a time and in arrival order, and
@@ -61,6 +61,7 @@ ZERO = Decimal(0)
 _RANK = {OrderStatus.PENDING_NEW: 0, OrderStatus.NEW: 1, OrderStatus.PARTIALLY_FILLED: 2}
 WINDOW_GRACE_MS = 300
 MAX_REJECTS = 5  # per bracket: past this the broker stops sending and asks for a human
+KILL_STATE = "kill_switch_state"  # audit kind: the switch's whole state after each trip or reset
 
 
 def _replay_key(u: OrderUpdateV1) -> tuple[int, int, int]:
@@ -125,20 +126,51 @@ class TradingBroker:
         self._lock = asyncio.Lock()
         self._subscribers: list[asyncio.Queue[OrderUpdateV1]] = []
         self._fees: dict[str, dict[str, Decimal]] = {}
+        self._fill_qty: dict[str, dict[str, Decimal]] = {}  # per client id, per trade id
         self._reconciling = False
         self._window_clear_at: int | None = None
         self._auto_kill = False
         self._rejects: dict[str, int] = {}
+        self._persisting: set[asyncio.Task[None]] = set()
         transport.set_sink(self.ingest)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> ReconcileReport:
         await self.transport.start()
         self.filters = await self.transport.exchange_info()
+        await self.restore_kill_switch()
         return await self.reconcile()
 
     async def close(self) -> None:
+        if self._persisting:
+            await asyncio.gather(*self._persisting, return_exceptions=True)
         await self.transport.close()
+
+    # ------------------------------------------------------------------ kill switch persistence
+    async def restore_kill_switch(self) -> bool:
+        """A switch tripped before a restart stays tripped: the newest saved state (audit kind
+        ``kill_switch_state``) is loaded when this process has not tripped it itself. Fails
+        closed: a reset that was not saved before a crash leaves the switch tripped. The state is
+        global to the store (a trip means "stop trading", whichever broker saw it). True when
+        the switch came back tripped."""
+        if self.store is None or self.killswitch.tripped:
+            return False
+        saved = await self.store.list_audit(kind=KILL_STATE, limit=1)
+        if not saved or not saved[0].data.get("tripped"):
+            return False
+        state = KillSwitch.from_dict({k: v for k, v in saved[0].data.items() if k != "venue"})
+        for name in KillSwitch.model_fields:
+            setattr(self.killswitch, name, getattr(state, name))
+        log.warning("kill switch restored as tripped: %s", self.killswitch.refusal())
+        return True
+
+    async def persist_kill_switch(self) -> None:
+        """Save the switch's state now (after a trip or a reset)."""
+        if self.store is not None:
+            trip = self.killswitch.trip
+            text = f"tripped: {trip.reason}" if self.killswitch.tripped and trip else \
+                f"reset by {self.killswitch.reset_by}"  # fmt: skip
+            await self.store.append_audit(KILL_STATE, text, {**self.killswitch.to_dict(), "venue": self.venue})
 
     async def exchange_info(self) -> Mapping[str, SymbolFilters]:
         if not self.filters:
@@ -169,16 +201,22 @@ class TradingBroker:
         cid = u.client_order_id
         if fill is not None:
             self._fees.setdefault(cid, {})[fill.trade_id] = fill.fee
+            self._fill_qty.setdefault(cid, {})[fill.trade_id] = fill.quantity
         tally = self._fees.get(cid)
         if tally:
             total = sum(tally.values(), ZERO)
             if total > u.fee:
                 u = u.model_copy(update={"fee": total, "fee_asset": u.fee_asset or fill_asset(fill)})
         prev = self.known.get(cid)
-        if prev is None or (u.sequence, _RANK.get(u.status, 3)) >= (prev.sequence, _RANK.get(prev.status, 3)):
-            self.known[cid] = u
         if self.store is not None:
             await self.store.write([u, fill] if fill is not None else [u])
+        if prev is None or (u.sequence, _RANK.get(u.status, 3)) >= (prev.sequence, _RANK.get(prev.status, 3)):
+            self.known[cid] = u
+        elif prev.status.is_final and u.fee > prev.fee and self._fills_complete(cid, prev.filled_qty):
+            # The last missing fill report came after the order's final state (a reordered
+            # stream, or a fill first learnt from a REST query): the final state with its whole
+            # commission is the news, once (a spot entry's base-asset fee resizes its exits).
+            u = self.known[cid] = prev.model_copy(update={"fee": u.fee, "fee_asset": u.fee_asset or prev.fee_asset})
         for q in self._subscribers:
             q.put_nowait(u)
         b = self.brackets.get(u.decision_id) if u.decision_id else None
@@ -188,15 +226,34 @@ class TradingBroker:
         if intents:
             await self._execute(b, intents)
 
+    def _fills_complete(self, cid: str, filled: Decimal) -> bool:
+        """Every execution of the order has been reported (so its commission is whole)."""
+        return sum(self._fill_qty.get(cid, {}).values(), ZERO) >= filled
+
     # ------------------------------------------------------------------ intents → orders
     async def _execute(self, b: Bracket, intents: Sequence[Intent]) -> None:
         for it in intents:
             if isinstance(it, PlaceEntry | ClosePosition):
                 await self._place(b, [it.order])
             elif isinstance(it, PlaceExits):
-                for group in _groups(it.orders):
-                    await self._place(b, group)
+                groups = _groups(it.orders)
+                if getattr(self.transport, "parallel_exits", False) and len(groups) > 1:
+                    # USD-M: independent orders (no OCO to keep whole), so they go out together:
+                    # the position is protected one round trip after the fill, not four. Each
+                    # keeps its own idempotency (ids, lookups); answers join the inbox as they come.
+                    await asyncio.gather(*(self._place(b, g) for g in groups))
+                else:
+                    for group in groups:
+                        await self._place(b, group)
             elif isinstance(it, MoveStop):
+                if getattr(self.transport, "place_before_cancel", False):
+                    # USD-M: reduce-only stops lock nothing, so the new one goes first and the
+                    # position is never without a stop, not even between two requests.
+                    for group in _groups(it.place):
+                        await self._place(b, group)
+                    for cid in it.cancel:
+                        await self._cancel(b, cid)
+                    continue
                 for cid in it.cancel:  # spot: the old OCO locks the base the new one needs
                     await self._cancel(b, cid)
                 for group in _groups(it.place):
@@ -395,6 +452,7 @@ class TradingBroker:
 
     async def _flatten_tripped(self, reason: str) -> None:
         await self._audit("kill_switch", reason, self.killswitch.to_dict())
+        await self.persist_kill_switch()
         async with self._lock:
             for b in list(self.brackets.values()):
                 if b.state not in ENDED or b.position > 0:
@@ -430,7 +488,17 @@ class TradingBroker:
                 await self._audit("kill_sell_failed", str(exc), {"symbol": symbol})
 
     def reset_kill_switch(self, by: str) -> bool:
-        return self.killswitch.reset(by, self.transport.now_ms())
+        """Re-arm trading. Synchronous for its callers (UI, daemon); the new state is saved in
+        the background (awaited by :meth:`close`)."""
+        done = self.killswitch.reset(by, self.transport.now_ms())
+        if done and self.store is not None:
+            try:
+                task = asyncio.get_running_loop().create_task(self.persist_kill_switch())
+            except RuntimeError:  # no loop (a script): the next start stays tripped (fails closed)
+                return done
+            self._persisting.add(task)
+            task.add_done_callback(self._persisting.discard)
+        return done
 
     # ------------------------------------------------------------------ reconciliation
     async def reconcile(self) -> ReconcileReport:
@@ -483,6 +551,7 @@ class TradingBroker:
         if self.store is not None:
             truth.update({u.client_order_id: u for u in await self.store.list_orders(decision_id=did)})
         truth.update({cid: u for cid, u in self.known.items() if u.decision_id == did})
+        await self._stored_entry_fee(decision, truth)
         probe = Bracket.rebuild(decision, self.filters[decision.symbol], self.risk,
                                 sorted(truth.values(), key=_replay_key))  # fmt: skip
         if probe.state in ENDED and all(u.status.is_final for u in truth.values()) and not opens:
@@ -509,6 +578,23 @@ class TradingBroker:
         await self._execute(b, self._still_needed(b, intents, decision))
         await self._drain()
         await self._ensure_stop(b, report)
+
+    async def _stored_entry_fee(self, decision: DecisionV1, truth: dict[str, OrderUpdateV1]) -> None:
+        """The entry's commission from its stored fills: an order state is stored only when it
+        is newer, so a commission reported after the final state (a late fill report) lives in
+        the fills table alone. Spot exits are sized on what the entry holds net of it."""
+        if self.store is None:
+            return
+        eid = client_order_id(decision.decision_id, OrderLeg.ENTRY)
+        fills = await self.store.list_fills(client_order_id=eid, venue=self.venue)
+        if not fills:
+            return
+        self._fees.setdefault(eid, {}).update({f.trade_id: f.fee for f in fills})
+        self._fill_qty.setdefault(eid, {}).update({f.trade_id: f.quantity for f in fills})
+        fee = sum(self._fees[eid].values(), ZERO)
+        u = truth.get(eid)
+        if u is not None and fee > u.fee:
+            truth[eid] = u.model_copy(update={"fee": fee, "fee_asset": u.fee_asset or fills[-1].fee_asset})
 
     def _still_needed(self, b: Bracket, intents: list[Intent], decision: DecisionV1) -> list[Intent]:
         """Replaying history re-emits what was already done; keep what the final state needs."""

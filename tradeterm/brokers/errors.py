@@ -48,7 +48,9 @@ class OrderRejected(BinanceError):
 
     @property
     def duplicate(self) -> bool:
-        return self.code == -2010 and "Duplicate order" in self.msg
+        """The client id is already in use by an open order: proof the order exists (spot
+        ``-2010 Duplicate order sent.``, futures ``-4116``)."""
+        return (self.code == -2010 and "Duplicate order" in self.msg) or self.code == -4116
 
 
 class UnknownOrder(BinanceError):
@@ -110,3 +112,89 @@ def map_error(http_status: int, body: Any, retry_after: float | None = None) -> 
     if code == -2010 or code == -1013 or -1199 <= code <= -1100 or code == -1111:
         return OrderRejected(code, msg, http_status)
     return BinanceError(code, msg, http_status)
+
+
+# ---------------------------------------------------------------------- USD-M futures
+# Futures reuse some spot codes with other meanings (-2021, -2022, -2018), so they have their
+# own mapper. Each class below is a definite reject (an :class:`OrderRejected`), so the broker
+# marks the order rejected; the class says *why* in a way code can branch on.
+
+
+class MarginInsufficient(OrderRejected):
+    """-2019 margin insufficient (or -2018 balance insufficient): the entry is too big for the
+    free margin at this leverage."""
+
+
+class ReduceOnlyRejected(OrderRejected):
+    """-2022 / -4118: a reduce-only order would not reduce (no position, or it would flip it)."""
+
+
+class PositionSideMismatch(OrderRejected):
+    """-4061: ``positionSide`` does not match the account's mode (one-way vs hedge)."""
+
+
+class NotionalTooSmall(OrderRejected):
+    """-4164: price x quantity below the symbol's minimum notional (reduce-only is exempt)."""
+
+
+class AlgoEndpointRequired(OrderRejected):
+    """-4120: a conditional type sent to ``/fapi/v1/order``; since 2025-12-09 those live on the
+    algo-order endpoint. Seeing this means outdated broker code, never a market condition."""
+
+
+class WouldTrigger(OrderRejected):
+    """-2021 / -4142: a stop or take profit whose trigger is already crossed."""
+
+
+class FilterRejected(OrderRejected):
+    """-4000..-4033, -1111: a filter (tick, step, bounds, percent price) refused the order; also
+    raised locally, before sending, when our own filter check fails."""
+
+
+class NoChangeNeeded(BinanceError):
+    """-4046 (margin type) / -4059 (position mode): already so. Setup treats it as success."""
+
+
+class AccountConfigRejected(BinanceError):
+    """-4047/-4048/-4067/-4068 (open orders or a position block a margin-type or mode change),
+    -4028 (invalid leverage) and other setup refusals."""
+
+
+class ServerBusy(RateLimited):
+    """HTTP 503 with -1008: the request was throttled and definitely not executed."""
+
+
+_FUTURES_REJECTS: dict[int, type[OrderRejected]] = {
+    -2018: MarginInsufficient,
+    -2019: MarginInsufficient,
+    -2022: ReduceOnlyRejected,
+    -4118: ReduceOnlyRejected,
+    -4061: PositionSideMismatch,
+    -4164: NotionalTooSmall,
+    -4120: AlgoEndpointRequired,
+    -2021: WouldTrigger,
+    -4142: WouldTrigger,
+    -1111: FilterRejected,
+}
+_FUTURES_SETUP = frozenset({-4028, -4047, -4048, -4067, -4068, -4161})
+
+
+def map_futures_error(http_status: int, body: Any, retry_after: float | None = None) -> BinanceError:
+    """The exception for a USD-M error answer (see the module notes above)."""
+    code = int(body.get("code", 0)) if isinstance(body, dict) else 0
+    msg = str(body.get("msg", "")) if isinstance(body, dict) else ""
+    msg = msg or f"HTTP {http_status}"
+    if code == -1008:
+        return ServerBusy(code, msg, http_status, retry_after or 0.5)
+    if http_status >= 500 or http_status in (408, 418, 429) or code in UNKNOWN_STATUS_CODES:
+        return map_error(http_status, body, retry_after)
+    if code in _FUTURES_REJECTS:
+        return _FUTURES_REJECTS[code](code, msg, http_status)
+    if code in _FUTURES_SETUP:
+        return AccountConfigRejected(code, msg, http_status)
+    if -4033 <= code <= -4000 or code in (-4131, -4116, -2010, -2020, -2024, -2025, -2026, -2027, -2028,
+                                          -4045, -4062, -4136, -4137, -4138, -5021, -5022, -5028, -5040):
+        return (FilterRejected if -4033 <= code <= -4000 else OrderRejected)(code, msg, http_status)
+    if code in (-4046, -4059):
+        return NoChangeNeeded(code, msg, http_status)
+    return map_error(http_status, body, retry_after)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -52,8 +52,14 @@ class SpotHttp:
         breaker_cooldown: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        time_path: str = "/api/v3/time",
+        error_mapper: Callable[[int, Any, float | None], BinanceError] = map_error,
     ) -> None:
+        """``time_path`` and ``error_mapper`` make the same client serve USD-M
+        (``/fapi/v1/time``, :func:`~tradeterm.brokers.errors.map_futures_error`)."""
         self.signer = signer
+        self.time_path = time_path
+        self.map_error = error_mapper
         self.recv_window = recv_window
         self.retries = retries
         self.limiter = limiter or RateLimiter()
@@ -76,7 +82,7 @@ class SpotHttp:
     async def sync_time(self) -> int:
         """offset = serverTime − midpoint(send, receive); returns the new offset."""
         t0 = time.time() * 1000
-        body = await self.request("GET", "/api/v3/time", family="market")
+        body = await self.request("GET", self.time_path, family="market")
         t1 = time.time() * 1000
         self.offset_ms = int(body["serverTime"] - (t0 + t1) / 2)
         return self.offset_ms
@@ -96,7 +102,8 @@ class SpotHttp:
         return signed_query(self.signer, full)
 
     async def _send_once(
-        self, method: str, path: str, params: Mapping[str, Any], signed: bool, family: str, weight: int
+        self, method: str, path: str, params: Mapping[str, Any], signed: bool, family: str, weight: int,
+        keyed: bool = False,
     ) -> Any:
         breaker = self.breaker(family)
         if not breaker.allow():
@@ -105,7 +112,7 @@ class SpotHttp:
         if wait > 0:
             await asyncio.sleep(wait)
         query = self._query(params, signed)
-        headers = {"X-MBX-APIKEY": self.signer.api_key} if signed and self.signer else {}
+        headers = {"X-MBX-APIKEY": self.signer.api_key} if (signed or keyed) and self.signer else {}
         url = f"{path}?{query}" if query else path
         try:
             resp = await self._client.request(method, url, headers=headers)
@@ -124,7 +131,7 @@ class SpotHttp:
             breaker.success()
             return body
         retry_after = resp.headers.get("Retry-After")
-        err = map_error(resp.status_code, body, float(retry_after) if retry_after else None)
+        err = self.map_error(resp.status_code, body, float(retry_after) if retry_after else None)
         if isinstance(err, ExecutionUnknown):
             breaker.failure()
         else:
@@ -143,8 +150,10 @@ class SpotHttp:
         family: str = "query",
         weight: int = 1,
         safe: bool | None = None,
+        keyed: bool = False,
     ) -> Any:
-        """Send and return the decoded JSON. ``safe`` (default: GET) allows blind retries."""
+        """Send and return the decoded JSON. ``safe`` (default: GET) allows blind retries.
+        ``keyed``: send the API key header on an unsigned request (USER_STREAM endpoints)."""
         params = params or {}
         safe = method == "GET" if safe is None else safe
         delays = backoff_delays(self.retries, rng=self._rng) if safe else []
@@ -152,7 +161,7 @@ class SpotHttp:
         attempt = 0
         while True:
             try:
-                return await self._send_once(method, path, params, signed, family, weight)
+                return await self._send_once(method, path, params, signed, family, weight, keyed)
             except InvalidTimestamp:
                 if resynced:
                     raise

@@ -1,4 +1,4 @@
-"""The ``Broker`` protocol every venue implements (paper, Binance Spot, later USD-M), and the
+"""The ``Broker`` protocol every venue implements (paper, Binance Spot, Binance USD-M), and the
 plain results it returns. The UI, the daemon and the CLI type against this, never a class."""
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class ReconcileReport:
     protected: list[str] = field(default_factory=list)  # decisions given a new stop
     unprotected: list[str] = field(default_factory=list)  # alert mode: left for a human
     unmanaged_assets: dict[str, Decimal] = field(default_factory=dict)  # balances no bracket explains
+    foreign_positions: dict[str, Decimal] = field(default_factory=dict)  # futures: signed amount no bracket explains
     resent: list[str] = field(default_factory=list)  # client ids (re)placed during reconcile
 
 

@@ -25,6 +25,10 @@ Sink = Callable[[Sequence[Report]], Awaitable[None]]
 
 
 class Transport(Protocol):
+    """Optional attributes (default False): ``place_before_cancel``, a stop move places the new
+    stop before cancelling the old one (USD-M: reduce-only stops lock no balance);
+    ``parallel_exits``, a bracket's exit orders are sent concurrently (no OCO to keep whole)."""
+
     venue: str
 
     @property

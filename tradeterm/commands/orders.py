@@ -1,8 +1,10 @@
 """``tradeterm orders``: place a bracket (or preview it), list, cancel, flatten.
 
 Keys come from settings (environment or a 0600 file), never from flags. ``--dry-run`` needs no
-keys: it reads exchangeInfo (and the price) from the configured Spot REST URL, or the
+keys: it reads exchangeInfo (and the price) from the configured Spot or USD-M REST URL, or the
 synthetic symbol specs for paper, and prints the rounded legs, quantity, risk and R:R.
+``--venue binance-usdm`` trades USD-M futures (``binance.usdm_rest_url`` / ``usdm_ws_url``):
+``--leverage`` is set on the symbol before the entry, the margin type is ISOLATED.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 from tradeterm.config import Settings
 from tradeterm.errors import UserError
 
-VENUES = ("paper", "binance-spot")
+VENUES = ("paper", "binance-spot", "binance-usdm")
+LIVE_VENUES = ("binance-spot", "binance-usdm")
 
 
 def register(subparsers: Any) -> None:
@@ -38,10 +41,12 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--open", action="store_true", help="only open orders")
     ls.add_argument("--venue", choices=VENUES, default=None)
     ls.set_defaults(handler=list_cmd)
-    c = sub.add_parser("cancel", help="cancel a bracket (decision id) on Binance Spot")
+    c = sub.add_parser("cancel", help="cancel a bracket (decision id) on Binance Spot or USD-M")
     c.add_argument("id", help="decision id or one of its client order ids")
+    c.add_argument("--venue", choices=LIVE_VENUES, default="binance-spot")
     c.set_defaults(handler=cancel_cmd)
-    f = sub.add_parser("flatten", help="kill switch: cancel every open order and flatten (Binance Spot)")
+    f = sub.add_parser("flatten", help="kill switch: cancel every open order (and algo order) and flatten")
+    f.add_argument("--venue", choices=LIVE_VENUES, default="binance-spot")
     f.add_argument("--reason", default="flatten from the command line")
     f.set_defaults(handler=flatten_cmd)
 
@@ -95,6 +100,28 @@ async def _spot_market(settings: Settings, symbol: str) -> tuple[Any, Decimal]:
     return SymbolFilters.from_exchange_info(info["symbols"][0], Market.SPOT), Decimal(price["price"])
 
 
+async def _usdm_market(settings: Settings, symbol: str) -> tuple[Any, Decimal]:
+    """USD-M filters and the mark price (what Binance values a futures order at)."""
+    from tradeterm.brokers.errors import BrokerError, map_futures_error
+    from tradeterm.brokers.http import SpotHttp
+    from tradeterm.trading.filters import Market, SymbolFilters
+
+    url = settings.endpoints.usdm_rest_url
+    assert url is not None
+    http = SpotHttp(url, retries=1, time_path="/fapi/v1/time", error_mapper=map_futures_error)
+    try:
+        info = await http.request("GET", "/fapi/v1/exchangeInfo", family="market")
+        mark = await http.request("GET", "/fapi/v1/premiumIndex", {"symbol": symbol}, family="market")
+    except BrokerError as exc:
+        raise UserError(f"cannot read {symbol} from {url}: {exc}") from None
+    finally:
+        await http.aclose()
+    entry = next((s for s in info["symbols"] if s["symbol"] == symbol), None)
+    if entry is None:
+        raise UserError(f"{url} lists no USD-M symbol {symbol}")
+    return SymbolFilters.from_exchange_info(entry, Market.USDM), Decimal(str(mark["markPrice"]))
+
+
 def _print_preview(pv: Any, symbol: str, venue: str) -> None:
     from tradeterm.trading.decimals import fmt
 
@@ -131,12 +158,13 @@ async def bracket_cmd(args: argparse.Namespace, settings: Settings) -> int:
         price = await broker.transport.last_price(symbol)
         account = await broker.account_snapshot(filters.quote_asset or "USDT")
     else:
-        filters, price = await _spot_market(settings, symbol)
+        usdm = args.venue == "binance-usdm"
+        filters, price = await (_usdm_market if usdm else _spot_market)(settings, symbol)
         broker = None
         if equity is None:
             if not settings.credentials.present:
-                raise UserError("binance-spot sizing needs the account: configure keys or pass --equity")
-            broker = _spot_broker(settings, None)
+                raise UserError(f"{args.venue} sizing needs the account: configure keys or pass --equity")
+            broker = _live_broker(settings, args.venue, None, symbol=symbol, leverage=args.leverage)
             try:
                 await broker.transport.http.sync_time()
                 account = await broker.account_snapshot(filters.quote_asset or "USDT")
@@ -159,7 +187,7 @@ async def bracket_cmd(args: argparse.Namespace, settings: Settings) -> int:
             broker.store = store
         else:
             if broker is None:
-                broker = _spot_broker(settings, store)
+                broker = _live_broker(settings, args.venue, store, symbol=symbol, leverage=args.leverage)
             broker.store = store
         try:
             await broker.start()
@@ -179,6 +207,24 @@ def _spot_broker(settings: Settings, store: Any) -> Any:
     ep = settings.endpoints
     assert ep.spot_rest_url is not None
     return BinanceSpotBroker(ep.spot_rest_url, _signer(settings), ep.spot_ws_api_url, store=store)
+
+
+def _usdm_broker(settings: Settings, store: Any, symbol: str | None = None, leverage: int | None = None) -> Any:
+    """The USD-M broker at the profile's URLs; ``symbol`` gets margin type (and leverage) set up."""
+    from tradeterm.brokers.binance_usdm import BinanceUsdmBroker, UsdmSetup
+
+    ep = settings.endpoints
+    if ep.usdm_rest_url is None:
+        raise UserError("no USD-M REST URL: set binance.usdm_rest_url (TRADETERM_BINANCE__USDM_REST_URL)")
+    setup = UsdmSetup(symbols=(symbol,) if symbol else (), leverage=leverage)
+    return BinanceUsdmBroker(ep.usdm_rest_url, _signer(settings), ep.usdm_ws_url, setup=setup, store=store)
+
+
+def _live_broker(settings: Settings, venue: str, store: Any, *, symbol: str | None = None,
+                 leverage: int | None = None) -> Any:  # fmt: skip
+    if venue == "binance-usdm":
+        return _usdm_broker(settings, store, symbol, leverage)
+    return _spot_broker(settings, store)
 
 
 async def list_cmd(args: argparse.Namespace, settings: Settings) -> int:
@@ -205,11 +251,11 @@ async def cancel_cmd(args: argparse.Namespace, settings: Settings) -> int:
     parsed = parse_client_order_id(args.id)
     did = parsed.decision_id if parsed else args.id
     async with create_store(settings.effective_database_url) as store:
-        broker = _spot_broker(settings, store)
+        broker = _live_broker(settings, args.venue, store)
         try:
             await broker.start()
             if broker.bracket(did) is None:
-                raise UserError(f"no bracket {did} on binance-spot (see: tradeterm orders list)")
+                raise UserError(f"no bracket {did} on {args.venue} (see: tradeterm orders list)")
             await broker.cancel(did)
             print(f"canceled {did}: {broker.bracket(did).state.value}")
         except BrokerError as exc:
@@ -224,12 +270,15 @@ async def flatten_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from tradeterm.store import create_store
 
     async with create_store(settings.effective_database_url) as store:
-        broker = _spot_broker(settings, store)
+        broker = _live_broker(settings, args.venue, store)
         try:
             await broker.start()
             await broker.flatten_all(args.reason)
             left = await broker.transport.open_orders()
-            print(f"flattened: {len(left)} open orders left")
+            line = f"flattened: {len(left)} open orders left"
+            if args.venue == "binance-usdm":
+                line += f", {len(await broker.position_risk())} positions open"
+            print(line)
         except BrokerError as exc:
             raise UserError(str(exc)) from None
         finally:

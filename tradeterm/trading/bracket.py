@@ -20,9 +20,11 @@ which case the filled part is re-split over the ladder). While the entry is ENTR
 filled part has no stop yet; the entry's time-to-live bounds that window.
 
 Exits: spot places one OCO per take-profit slice (LIMIT_MAKER target + STOP_LOSS_LIMIT stop of
-the same quantity); USD-M places reduce-only TAKE_PROFIT_MARKET slices and one closePosition
-STOP_MARKET, and the broker cancels siblings itself. Moving a stop means new orders under a new
-revision (``-S1r2``); on spot every remaining OCO pair is re-placed.
+the same quantity); USD-M places reduce-only LIMIT slices and one reduce-only STOP_MARKET algo
+order for the position, and the broker cancels siblings itself (no native OCO): when the stop
+fills the take profits are cancelled; when a take profit completes, the stop is re-placed for
+what is left (algo orders cannot be amended), at break-even after TP1. Moving a stop means new
+orders under a new revision (``-S1r2``); on spot every remaining OCO pair is re-placed.
 
 Commands (:meth:`Bracket.cancel`, :meth:`Bracket.flatten`, :meth:`Bracket.move_stop`,
 :meth:`Bracket.trail`, :meth:`Bracket.check_expiry`) emit intents and may bump revision
@@ -309,6 +311,7 @@ class Bracket(BracketBook):
             place = self._spot_pairs(self.stop_revision)
         else:
             place = [self._stop(0, self.stop_revision, self.position)]
+            self.stop_quantity = self.position
         move = MoveStop(
             decision_id=self.decision_id,
             new_price=new_price,
@@ -360,6 +363,8 @@ class Bracket(BracketBook):
             return []
         prev = self.orders.get(u.client_order_id)
         if prev is not None:
+            if prev.status.is_final and self._fee_news(prev, u):
+                return self._on_fee_learned(prev, u)
             if prev.supersedes(u):
                 if prev.status.is_final and (u.status, u.filled_qty) != (
                     prev.status,
@@ -386,9 +391,41 @@ class Bracket(BracketBook):
             self.stop_revision = rec.revision
             if rec.leg is OrderLeg.STOP and u.stop_price is not None:
                 self.stop_price = u.stop_price
+            if rec.leg is OrderLeg.STOP and self.market is Market.USDM:
+                self.stop_quantity = rec.orig_qty
         if rec.leg is OrderLeg.ENTRY:
             return self._on_entry(rec, old_filled)
         return self._on_exit(rec)
+
+    @staticmethod
+    def _fee_news(prev: OrderRecord, u: OrderUpdateV1) -> bool:
+        """The same final state, now with the commission (a fill first learned from a REST query,
+        which reports none; the stream's execution report brings it later)."""
+        return (u.status, u.filled_qty) == (prev.status, prev.filled_qty) and u.fee > prev.fee
+
+    def _on_fee_learned(self, prev: OrderRecord, u: OrderUpdateV1) -> list[Intent]:
+        """Record the commission; on spot, if it was taken in the base asset from an entry whose
+        exits are already working, they were sized on the gross fill and would sell coins the
+        account does not hold from this trade: shrink the slices from the last one and re-place
+        the pairs (same stop, next revision) for what is really held."""
+        held_before = self.entry_held
+        rec = prev.model_copy(update={"fee": u.fee, "fee_asset": u.fee_asset or prev.fee_asset})
+        self.orders[u.client_order_id] = rec
+        self._note(f"{u.client_order_id} commission {fmt(u.fee)} {u.fee_asset or ''}".rstrip())
+        if rec.leg is not OrderLeg.ENTRY or self.market is not Market.SPOT or not self.exits_placed:
+            return []
+        excess = held_before - self.entry_held
+        working = self.state in (BracketState.ENTRY_FILLED, BracketState.EXITS_WORKING)
+        if excess <= 0 or self.flattening or not working or self.position <= 0:
+            return []
+        for level in reversed(self.levels):
+            if excess <= 0:
+                break
+            cut = min(excess, self._level_remaining(level))
+            level.quantity -= cut
+            excess -= cut
+        self.levels = [lv for lv in self.levels if lv.quantity > 0]
+        return self._move_stop(self.stop_price, f"exits resized: entry commission {fmt(u.fee)} in the base asset")
 
     def _on_entry(self, rec: OrderRecord, old_filled: Decimal) -> list[Intent]:
         if self.state in ENDED:
@@ -436,6 +473,7 @@ class Bracket(BracketBook):
         else:
             orders = [self._take_profit(lv, 0, lv.quantity) for lv in self.levels]
             orders.append(self._stop(0, 0, self.position))
+            self.stop_quantity = self.position
         return [
             PlaceExits(decision_id=self.decision_id, orders=tuple(orders), oco=shape.oco_per_leg)
         ]
@@ -508,6 +546,16 @@ class Bracket(BracketBook):
                 intents += self._break_even()
             if len(indexes) > 1 and rec.index == indexes[1] and self.trail_atr_multiple is not None:
                 self.trailing = True
+        if (
+            managing
+            and not intents
+            and self.market is Market.USDM
+            and rec.leg is OrderLeg.TP
+            and rec.status.is_final
+            and rec.filled_qty > 0
+            and self.position > 0
+        ):
+            intents += self._resize_stop(rec)
         if self.entry_final and self.entry_filled > 0 and self.position == 0:
             if self.flat_at is not None:
                 return intents  # already flat: late cancels of leftovers change nothing
@@ -527,6 +575,16 @@ class Bracket(BracketBook):
         if not self.flattening and unfilled_end and self.position > 0 and not intents:
             intents += self._reprotect_if_needed(rec)
         return intents
+
+    def _resize_stop(self, rec: OrderRecord) -> list[Intent]:
+        """USD-M: a take profit completed, so the stop is larger than the position. Reduce-only
+        would cap it at trigger time, but a stop that states the wrong size misleads every
+        reader (reconciliation, the blotter) and would be re-checked against open orders; so it
+        is re-placed at the same price for what is left. Partial fills of a still-working take
+        profit do not re-place it (that would churn algo orders); the cap covers them."""
+        if self.stop_quantity is not None and self.stop_quantity <= self.position:
+            return []
+        return self._move_stop(self.stop_price, f"stop resized after {rec.client_order_id} filled")
 
     def _break_even(self) -> list[Intent]:
         self.break_even_done = True

@@ -109,6 +109,7 @@ class BracketBook(BaseModel):
     initial_stop: Decimal
     stop_price: Decimal
     stop_revision: int = 0
+    stop_quantity: Decimal | None = None  # USD-M: what the working stop closes (None: unknown)
     levels: list[ExitLevel]
     expires_at: int | None = None
     filters: SymbolFilters

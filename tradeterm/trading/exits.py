@@ -3,8 +3,12 @@
 Spot has no reduce-only and few conditional types (every symbol in the 2024 snapshot offers
 STOP_LOSS_LIMIT but not STOP_LOSS), so each take-profit slice is an OCO of a LIMIT_MAKER target
 and a STOP_LOSS_LIMIT stop for the same quantity: every slice must pass the filters at *both*
-prices. USD-M has reduce-only conditional orders: TAKE_PROFIT_MARKET per slice (exempt from
-MIN_NOTIONAL) and one STOP_MARKET closing the whole position.
+prices. USD-M has reduce-only orders: each take-profit slice is a reduce-only LIMIT resting on the
+book (maker fee, no trigger slippage, exempt from MIN_NOTIONAL, and on the safe side of
+PERCENT_PRICE since a target is beyond the market), and the stop is one reduce-only STOP_MARKET
+algo order for the position's quantity. A quantity rather than ``closePosition`` so the stop
+says exactly what it protects: the bracket re-places it smaller when a take profit fills, and
+reconciliation can compare it with the position.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ _SHAPES = {
         OrderType.LIMIT_MAKER, OrderType.STOP_LOSS_LIMIT, oco_per_leg=True, reduce_only=False
     ),
     Market.USDM: ExitShape(
-        OrderType.TAKE_PROFIT_MARKET, OrderType.STOP_MARKET, oco_per_leg=False, reduce_only=True
+        OrderType.LIMIT, OrderType.STOP_MARKET, oco_per_leg=False, reduce_only=True
     ),
 }
 
@@ -101,7 +105,7 @@ def take_profit_order(
     decision_id: str, filters: SymbolFilters, position_side: Side, index: int, revision: int,
     quantity: Decimal, price: Decimal,
 ) -> OrderSpec:  # fmt: skip
-    """Spot: the LIMIT_MAKER half of OCO ``index``; USD-M: a reduce-only TAKE_PROFIT_MARKET."""
+    """Spot: the LIMIT_MAKER half of OCO ``index``; USD-M: a reduce-only LIMIT at the target."""
     shape = exit_shape(filters.market)
     cid = client_order_id(decision_id, OrderLeg.TP, index, revision)
     side = opposite(position_side)
@@ -112,7 +116,7 @@ def take_profit_order(
         )  # fmt: skip
     return OrderSpec(
         client_order_id=cid, leg=OrderLeg.TP, index=index, side=side, order_type=shape.take_profit_type,
-        quantity=quantity, stop_price=price, reduce_only=True,
+        quantity=quantity, price=price, reduce_only=True,
     )  # fmt: skip
 
 
@@ -121,7 +125,7 @@ def stop_order(
     quantity: Decimal, stop: Decimal, slippage: Decimal,
 ) -> OrderSpec:  # fmt: skip
     """Spot: the STOP_LOSS_LIMIT half of OCO ``index`` (index 0: a lone stop, no TPs); USD-M: the
-    one closePosition STOP_MARKET (``quantity`` is then informative)."""
+    one reduce-only STOP_MARKET (an algo order) for ``quantity``, the open position."""
     shape = exit_shape(filters.market)
     cid = client_order_id(decision_id, OrderLeg.STOP, index, revision)
     side = opposite(position_side)
@@ -133,7 +137,7 @@ def stop_order(
         )  # fmt: skip
     return OrderSpec(
         client_order_id=cid, leg=OrderLeg.STOP, index=index, side=side, order_type=shape.stop_type,
-        quantity=quantity, stop_price=stop, reduce_only=True, close_position=True,
+        quantity=quantity, stop_price=stop, reduce_only=True,
     )  # fmt: skip
 
 

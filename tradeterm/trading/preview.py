@@ -35,7 +35,7 @@ class FeeEstimate:
     entry_maker: Decimal
     entry_taker: Decimal
     exit_at_stop: Decimal  # a stop fills as taker
-    exit_at_targets: Decimal  # spot LIMIT_MAKER targets pay maker; USD-M TAKE_PROFIT_MARKET taker
+    exit_at_targets: Decimal  # spot LIMIT_MAKER targets pay maker; USD-M LIMIT targets: taker (a gap may take)
 
     @property
     def worst_round_trip(self) -> Decimal:
