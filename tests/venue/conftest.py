@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,8 @@ async def venue_env(make_server: Callable[..., Any]) -> AsyncIterator[Callable[.
         await c.aclose()
 
 
-def same_shape(ours: Any, theirs: Any, *, ignore_missing: set[str] = frozenset(),
-               ignore_extra: set[str] = frozenset(), path: str = "$") -> list[str]:
+def same_shape(ours: Any, theirs: Any, *, ignore_missing: AbstractSet[str] = frozenset(),
+               ignore_extra: AbstractSet[str] = frozenset(), path: str = "$") -> list[str]:
     """Differences in keys and JSON types between two payloads (values ignored)."""
     out: list[str] = []
     if isinstance(theirs, dict):

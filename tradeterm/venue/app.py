@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -123,7 +123,7 @@ class VenueServer:
             captured.clear()
         await self.stop()
 
-    async def __aenter__(self) -> VenueServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -28,7 +28,7 @@ async def _body(request: Request) -> dict[str, Any]:
         return {}
     data = orjson.loads(raw)
     if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
+        raise TypeError("the body must be a JSON object")  # answered 400 like every other bad body
     return data
 
 

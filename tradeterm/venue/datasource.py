@@ -21,8 +21,11 @@ from tradeterm.venue.symbols import SymbolRules, infer_rules
 class DataSource(Protocol):
     """Base-timeframe candles for one symbol."""
 
-    symbol: str
-    tf: Timeframe
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def tf(self) -> Timeframe: ...
 
     def initial(self) -> CandleFrame: ...
 

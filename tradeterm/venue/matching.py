@@ -83,6 +83,12 @@ class Order:
     def remaining(self) -> Decimal:
         return self.orig_qty - self.executed_qty
 
+    def snapshot(self) -> Order:
+        """A shallow copy (what ``dataclasses.replace(self)`` gives, without re-running ``__init__``)."""
+        copy = object.__new__(Order)
+        copy.__dict__.update(self.__dict__)
+        return copy
+
 
 @dataclass
 class Fill:
@@ -203,7 +209,11 @@ class MatchingEngine:
                 self.locked.setdefault(a, ZERO)
         self.orders: dict[str, dict[int, Order]] = {s: {} for s in rules}
         self._active: dict[str, dict[int, Order]] = {s: {} for s in rules}  # open orders, pruned lazily
+        # clientOrderId -> that symbol's orders with it, oldest first (ids are unique only among open
+        # orders), so lookups and the duplicate check never scan the order history.
+        self._by_client_id: dict[str, dict[str, list[Order]]] = {s: {} for s in rules}
         self.lists: dict[int, OrderList] = {}
+        self._lists_by_client_id: dict[str, list[OrderList]] = {}  # the same for order lists
         self.trades: dict[str, list[Trade]] = {s: [] for s in rules}
         self.market: dict[str, MarketState] = {}
         self.update_time = 0
@@ -228,7 +238,15 @@ class MatchingEngine:
         return ev
 
     def new_client_id(self) -> str:
-        return "".join(self._rng.choice(_ALNUM) for _ in range(22))
+        # Draws exactly what ``"".join(rng.choice(_ALNUM) for _ in range(22))`` draws (choice() is
+        # getrandbits(6) retried while >= 62), so ids per seed are unchanged; only faster.
+        getrandbits = self._rng.getrandbits
+        chars: list[str] = []
+        while len(chars) < 22:
+            r = getrandbits(6)
+            if r < 62:
+                chars.append(_ALNUM[r])
+        return "".join(chars)
 
     def _flush_balances(self, t: int) -> None:
         if self._dirty:
@@ -237,10 +255,10 @@ class MatchingEngine:
             self._dirty.clear()
 
     def _emit(self, order: Order, exec_type: str, t: int, **kw: object) -> None:
-        self._events.append(ExecEvent(replace(order), exec_type, t, **kw))  # type: ignore[arg-type]
+        self._events.append(ExecEvent(order.snapshot(), exec_type, t, **kw))  # type: ignore[arg-type]
 
     def _emit_list(self, ol: OrderList, t: int, reject_reason: str = "NONE") -> None:
-        orders = [replace(self.orders[ol.symbol][i]) for i in ol.order_ids]
+        orders = [self.orders[ol.symbol][i].snapshot() for i in ol.order_ids]
         self._events.append(ListEvent(replace(ol, order_ids=list(ol.order_ids)), orders, t, reject_reason))
 
     # ---------------------------------------------------------------- queries
@@ -256,19 +274,35 @@ class MatchingEngine:
         return out
 
     def find_order(self, symbol: str, order_id: int | None = None, client_id: str | None = None) -> Order | None:
-        book = self.orders[symbol]
+        """By id; or by clientOrderId: the newest open order with it, else the newest one."""
         if order_id is not None:
-            return book.get(order_id)
-        hits = [o for o in book.values() if o.client_order_id == client_id]
-        open_hits = [o for o in hits if o.is_open]  # ids are unique only among open orders
-        return (open_hits or hits or [None])[-1]
+            return self.orders[symbol].get(order_id)
+        by_client_id = self._by_client_id[symbol]
+        hits = by_client_id.get(client_id) if client_id is not None else None
+        if not hits:
+            return None
+        for o in reversed(hits):  # ids are unique only among open orders
+            if o.is_open:
+                return o
+        return hits[-1]
 
     def find_list(self, list_id: int | None = None, client_id: str | None = None) -> OrderList | None:
         if list_id is not None:
             return self.lists.get(list_id)
-        hits = [ol for ol in self.lists.values() if ol.list_client_order_id == client_id]
-        open_hits = [ol for ol in hits if ol.is_open]
-        return (open_hits or hits or [None])[-1]
+        hits = self._lists_by_client_id.get(client_id) if client_id is not None else None
+        if not hits:
+            return None
+        for ol in reversed(hits):
+            if ol.is_open:
+                return ol
+        return hits[-1]
+
+    def _client_id_open(self, symbol: str, client_id: str) -> bool:
+        return any(o.is_open for o in self._by_client_id[symbol].get(client_id, ()))
+
+    def _store_list(self, ol: OrderList) -> None:
+        self.lists[ol.order_list_id] = ol
+        self._lists_by_client_id.setdefault(ol.list_client_order_id, []).append(ol)
 
     def list_orders(self, ol: OrderList) -> list[Order]:
         return [self.orders[ol.symbol][i] for i in ol.order_ids]
@@ -345,8 +379,7 @@ class MatchingEngine:
         check_order(r, OrderCheck(spec.side, spec.type, spec.quantity, spec.quote_order_qty, spec.price,
                                   spec.stop_price), ref_price=m.ref_price, open_orders=n_open + extra_open,
                     open_algo_orders=n_algo + extra_algo)
-        if spec.client_order_id and any(o.client_order_id == spec.client_order_id
-                                        for o in self.open_orders(spec.symbol)):
+        if spec.client_order_id and self._client_id_open(spec.symbol, spec.client_order_id):
             raise E.rejected(E.DUPLICATE_ORDER)
         price = m.price
         if spec.type in ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"):
@@ -378,6 +411,7 @@ class MatchingEngine:
                   stp_mode=spec.stp_mode)
         self.orders[sym][oid] = o
         self._active[sym][oid] = o
+        self._by_client_id[sym].setdefault(o.client_order_id, []).append(o)
         return o
 
     def place_order(self, spec: OrderSpec, t: int) -> tuple[Order, list[Fill]]:
@@ -455,7 +489,7 @@ class MatchingEngine:
 
     # ---------------------------------------------------------------- order lists
     def _new_list(self, symbol: str, contingency: str, client_id: str | None, t: int) -> OrderList:
-        if client_id and any(ol.list_client_order_id == client_id and ol.is_open for ol in self.lists.values()):
+        if client_id and any(ol.is_open for ol in self._lists_by_client_id.get(client_id, ())):
             raise E.rejected(E.DUPLICATE_ORDER)
         lid = self._next_list
         self._next_list += 1
@@ -481,7 +515,7 @@ class MatchingEngine:
         ol = self._new_list(symbol, "OCO", list_client_id, t)
         res = self._lock_pair(symbol, above, below)
         legs = self._create_oco_legs(ol, above, below, res, t, working=True)
-        self.lists[ol.order_list_id] = ol
+        self._store_list(ol)
         for o in legs:
             self._emit(o, "NEW", t)
         self._emit_list(ol, t)
@@ -533,7 +567,7 @@ class MatchingEngine:
             legs = [self._new_order(pending[0], t, ol.order_list_id, working=False)]
             ol.order_ids.append(legs[0].order_id)
         ol.pending_ids = [o.order_id for o in legs]
-        self.lists[ol.order_list_id] = ol
+        self._store_list(ol)
         self._emit(w, "NEW", t)
         for o in legs:
             self._emit(o, "NEW", t)

@@ -185,7 +185,7 @@ def funding_rate(p: Params, c: Ctx) -> list[dict[str, Any]]:
     sym = _symbol(p, c, required=False)
     start, end = p.int("startTime"), p.int("endTime")
     limit = _limit(p, 100, 1000)
-    out = []
+    out: list[dict[str, Any]] = []
     for s in [sym] if sym else list(fm.rules):
         se = c.venue.series[s]
         for t, rate in fm.funding[s].history(c.venue.market_ms, start, end, limit):

@@ -7,6 +7,7 @@ their parameters (``Params.finish`` → -1104 for the rest) before they change a
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +45,18 @@ class Ctx:
 
 Handler = Callable[[Params, Ctx], Any]
 
+# A query string of printable ASCII other than ``#`` reads the same raw as through starlette's
+# ``request.url.query`` (which rebuilds and re-splits the whole URL); anything else takes that path.
+_PLAIN_QUERY = re.compile(rb"[!-\x22$-~]*")
+
+
+def raw_query(request: Request) -> str:
+    """The query string as received (what signatures are computed over)."""
+    qs: bytes = request.scope.get("query_string", b"")
+    if _PLAIN_QUERY.fullmatch(qs):
+        return qs.decode()
+    return request.url.query
+
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
@@ -76,17 +89,18 @@ class SpotApi:
                     raise burst
                 if faults.delay_ms > 0:
                     await asyncio.sleep(faults.delay_ms / 1000)
-                raw_query = request.url.query
+                query = raw_query(request)
                 raw_body = (await request.body()).decode() if request.method != "GET" else ""
-                p = Params(raw_query, raw_body)
+                p = Params(query, raw_body)
                 w = weight(p) if callable(weight) else weight
                 limiter.spend(ip, w)
+                api_key = request.headers.get("x-mbx-apikey")
                 if signed:
-                    venue.auth.check_rest(request.headers.get("x-mbx-apikey"), raw_query, raw_body, p)
+                    venue.auth.check_rest(api_key, query, raw_body, p)
                 if order:
                     limiter.check_order()
                 venue.sync()
-                ctx = Ctx(venue, ip, order, request.headers.get("x-mbx-apikey"))
+                ctx = Ctx(venue, ip, order, api_key)
                 body = handler(p, ctx)
                 p.finish()
                 venue.dispatch_events()

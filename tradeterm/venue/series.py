@@ -69,6 +69,7 @@ class SymbolSeries:
         for name in _COLS:
             self._cols[name] = np.asarray(getattr(frame, name))
         self._finite = False
+        self._row_cache: tuple[int, tuple[float, ...]] | None = None  # the last bar read (replay hot path)
 
     # -- data -----------------------------------------------------------------------------
     @property
@@ -97,10 +98,11 @@ class SymbolSeries:
             self._cols["open_time"] = np.concatenate([self.open_time, more.open_time[keep]])
             for name in _COLS:
                 self._cols[name] = np.concatenate([self._cols[name], np.asarray(getattr(more, name))[keep]])
+            self._row_cache = None
 
     def index_at(self, t_ms: int) -> int:
         """Index of the last bar opened at or before ``t_ms`` (-1 before the data)."""
-        return int(np.searchsorted(self.open_time, t_ms, side="right")) - 1
+        return int(self._cols["open_time"].searchsorted(t_ms, side="right")) - 1
 
     def frame(self, start: int = 0, stop: int | None = None) -> CandleFrame:
         """Closed base bars as a frame (for the store, the paper broker, tests)."""
@@ -109,7 +111,13 @@ class SymbolSeries:
                                         *(self._cols[n][sl] for n in _COLS))
 
     def _row(self, i: int) -> tuple[float, ...]:
-        return tuple(float(self._cols[n][i]) for n in _COLS)
+        cached = self._row_cache
+        if cached is not None and cached[0] == i:
+            return cached[1]
+        row = tuple(float(self._cols[n][i]) for n in _COLS)
+        if i >= 0:  # a negative index moves when the series grows
+            self._row_cache = (i, row)
+        return row
 
     # -- the forming bar ------------------------------------------------------------------
     def fraction(self, i: int, t_ms: int) -> float:

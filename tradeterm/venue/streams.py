@@ -3,16 +3,23 @@
 
 Each event is serialised once per stream, not once per client; each connection drains its own
 bounded queue from a writer task, so one slow client never blocks the replay (at ``speed=max``
-the replay instead waits until every queue has drained: "as fast as consumers take it")."""
+the replay instead waits until every queue has drained: "as fast as consumers take it").
+
+The queue is a plain deque plus a wake-up event rather than an ``asyncio.Queue``: the writer
+drains everything pending per wake-up, and pushing costs an append (profiled: put/get of
+``asyncio.Queue`` were ~8% of the server's time at 10 clients)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import Message
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 QUEUE_LIMIT = 20_000
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
@@ -32,22 +39,24 @@ class StreamConn:
         self.ws = ws
         self.combined = combined
         self.names: list[str] = []
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.pending: deque[str] = deque()  # at most QUEUE_LIMIT texts not yet sent
+        self.wakeup = asyncio.Event()  # set when there is something to send, or on close
         self.closed = False
 
     def push(self, text: str) -> None:
         if self.closed:
             return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:  # Binance drops clients that cannot keep up
+        if len(self.pending) >= QUEUE_LIMIT:  # Binance drops clients that cannot keep up
             self.close()
+            return
+        self.pending.append(text)
+        self.wakeup.set()
 
     def close(self) -> None:
+        """No more pushes; the writer sends what is pending, then closes the socket."""
         if not self.closed:
             self.closed = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(None)
+            self.wakeup.set()
 
 
 class StreamHub:
@@ -103,21 +112,42 @@ class StreamHub:
                 c.push(raw)
 
     def backlog(self) -> int:
-        return max((c.queue.qsize() for c in self.conns), default=0)
+        return max((len(c.pending) for c in self.conns), default=0)
 
     def drop_all(self) -> None:
         for c in list(self.conns):
             c.close()
 
 
+def _text_sender(ws: WebSocket) -> Callable[[str], Awaitable[None]]:
+    """``ws.send_text`` without re-checking starlette's state machine per message: the writer is
+    the only sender once the socket is accepted, so the state stays CONNECTED until it ends. An
+    OSError still ends the connection as ``WebSocket.send`` would (state DISCONNECTED, 1006)."""
+    raw: Callable[[Message], Awaitable[None]] | None = getattr(ws, "_send", None)
+    if raw is None:
+        return ws.send_text
+
+    async def send(text: str) -> None:
+        try:
+            await raw({"type": "websocket.send", "text": text})
+        except OSError:
+            ws.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(code=1006) from None
+
+    return send
+
+
 async def _writer(conn: StreamConn) -> None:
-    send = conn.ws.send_text
-    q = conn.queue
+    send = _text_sender(conn.ws)
+    pending = conn.pending
+    wakeup = conn.wakeup
     while True:
-        item = await q.get()
-        if item is None:
+        while pending:
+            await send(pending.popleft())
+        if conn.closed:
             break
-        await send(item)
+        wakeup.clear()
+        await wakeup.wait()
     with contextlib.suppress(Exception):
         await conn.ws.close(1000)
 
