@@ -131,3 +131,43 @@ def test_ed25519_key_file_must_be_private(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("TRADETERM_CREDENTIALS__ED25519_PRIVATE_KEY_FILE", str(key))
     with pytest.raises(ConfigError, match="Ed25519 private key file"):
         load_settings()
+
+
+def test_daemon_token_from_env_or_private_file_never_in_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "env-token-0123456789abcdef"
+    monkeypatch.setenv("TRADETERM_DAEMON__TOKEN", token)
+    s = load_settings()
+    assert s.daemon.control_token().get_secret_value() == token  # type: ignore[union-attr]
+    assert token not in repr(s) and token not in str(s.redacted())
+    assert s.daemon.cancel_on_stop is False and s.daemon.demo_speed == 60.0
+    monkeypatch.setenv("TRADETERM_DAEMON__TOKEN", "short")
+    with pytest.raises(ConfigError, match="'daemon.token'.*at least 16") as exc:
+        load_settings()
+    assert "short" not in str(exc.value)
+    monkeypatch.delenv("TRADETERM_DAEMON__TOKEN")
+    f = write(tmp_path / "tok", "file-token-0123456789abcdef\n", mode=0o640)
+    monkeypatch.setenv("TRADETERM_DAEMON__TOKEN_FILE", str(f))
+    with pytest.raises(ConfigError, match="daemon token file .* readable by other users"):
+        load_settings()  # refused at start, not at the first request
+    f.chmod(0o600)
+    assert load_settings().daemon.control_token().get_secret_value() == "file-token-0123456789abcdef"  # type: ignore[union-attr]
+
+
+def test_daemon_token_in_a_shared_config_file_is_refused(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", '[daemon]\ntoken = "file-token-0123456789abcdef"\ncancel_on_stop = true\n', mode=0o644)
+    with pytest.raises(ConfigError, match="readable by other users"):
+        load_settings(cfg)
+    cfg.chmod(0o600)
+    s = load_settings(cfg)
+    assert s.daemon.cancel_on_stop is True
+
+
+def test_daemon_demo_speed_and_heartbeat_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADETERM_DAEMON__DEMO_SPEED", "0")
+    with pytest.raises(ConfigError, match="'daemon.demo_speed'"):
+        load_settings()
+    monkeypatch.setenv("TRADETERM_DAEMON__DEMO_SPEED", "max")
+    assert load_settings().daemon.demo_speed is None  # as fast as the consumers take it
+    monkeypatch.setenv("TRADETERM_DAEMON__HEARTBEAT_S", "-1")
+    with pytest.raises(ConfigError, match="'daemon.heartbeat_s'"):
+        load_settings()

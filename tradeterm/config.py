@@ -111,8 +111,54 @@ class UiSettings(_Section):
 
 
 class DaemonSettings(_Section):
+    """The headless daemon's endpoint, control token and shutdown policy.
+
+    The control token protects ``/control/*`` (kill switch, reset, auto-trade): from
+    ``TRADETERM_DAEMON__TOKEN`` or ``token_file`` (mode 0600, the token on its first line), never
+    a flag. With neither, the control routes are disabled rather than open.
+    """
+
     host: str = "127.0.0.1"
     port: int = Field(default=8787, ge=0, le=65535)
+    token: SecretStr | None = None
+    token_file: Path | None = Field(default=None, description="file holding the control token; must be mode 0600")
+    cancel_on_stop: bool = Field(default=False, description="on SIGTERM/SIGINT withdraw working entry orders "
+                                 "(stops and targets protecting open positions stay)")
+    demo_speed: float | None = Field(default=60.0, gt=0, lt=1e6,
+                                     description="demo venue speed (market s per wall s); \"max\" = as fast as consumed")
+    heartbeat_s: float = Field(default=5.0, gt=0, le=3600, description="seconds between self-checks")
+    stale_feed_s: float = Field(default=30.0, gt=0, description="no candle update for this long = stale feed")
+    stale_feed_bars: int = Field(default=3, ge=1, description="no closed candle for this many bars = stale feed")
+
+    @field_validator("demo_speed", mode="before")
+    @classmethod
+    def _speed(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and v.strip().lower() in ("max", "null", "none") else v
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value().strip()) < 16:
+            raise ValueError("the control token must be at least 16 characters (try: openssl rand -hex 24)")
+        return SecretStr(v.get_secret_value().strip()) if v is not None else None
+
+    def control_token(self) -> SecretStr | None:
+        """The token (environment first, then ``token_file``), or None when control is disabled.
+        Reads the file on each call so a rotated token takes effect without a restart."""
+        if self.token is not None:
+            return self.token
+        if self.token_file is None:
+            return None
+        path = self.token_file.expanduser()
+        _check_private_file(path, "daemon token file")
+        try:
+            lines = path.read_text().splitlines()
+        except OSError as exc:
+            raise ConfigError(f"daemon token file {path}: {exc.strerror}") from None
+        value = lines[0].strip() if lines else ""
+        if len(value) < 16:
+            raise ConfigError(f"daemon token file {path}: the token must be at least 16 characters")
+        return SecretStr(value)
 
 
 class Settings(BaseSettings):
@@ -296,7 +342,9 @@ def load_settings(
     if path is not None:
         file_data = _read_toml(path.expanduser())
         creds = file_data.get("credentials")
-        if isinstance(creds, dict) and ("api_secret" in creds or "api_key" in creds):
+        daemon = file_data.get("daemon")
+        if (isinstance(creds, dict) and ("api_secret" in creds or "api_key" in creds)) or (
+                isinstance(daemon, dict) and "token" in daemon):
             _check_private_file(path.expanduser(), "config file")
     source = f" in {path}" if explicit or path is not None else ""
 
@@ -316,6 +364,8 @@ def load_settings(
     key_file = settings.credentials.ed25519_private_key_file
     if key_file is not None:
         _check_private_file(key_file.expanduser(), "Ed25519 private key file")
+    if settings.daemon.token_file is not None:
+        settings.daemon.control_token()  # fail at start, naming the file, not at the first request
     return settings
 
 

@@ -345,7 +345,7 @@ def test_board_folds_states() -> None:
     with pytest.raises(ValueError, match="unique"):
         GuardBoard([NewsGuard(), NewsGuard()])
     assert [g.name for g in default_board().evaluate(GuardInputs(), ft).guards] == [
-        "news", "funding", "session", "regime", "drawdown", "exposure",
+        "news", "funding", "session", "regime", "drawdown", "exposure", "heartbeat",
     ]  # fmt: skip
 
 

@@ -51,7 +51,8 @@ async def test_live_candles_flow_into_book_analysis_and_store(controller: Pipeli
     assert snap.chart is not None and len(snap.chart.frame) >= 300
     assert [w.symbol for w in snap.watchlist] == ["BTCUSDT", "ETHUSDT"]
     assert all(w.last is not None and len(w.spark) > 0 for w in snap.watchlist)
-    assert {g.name for g in snap.guards} == {"news", "funding", "session", "drawdown", "exposure"}
+    assert {g.name for g in snap.guards} == {"news", "funding", "session", "drawdown", "exposure", "heartbeat"}
+    assert [g.status for g in snap.guards if g.name == "heartbeat"] == ["SAFE"]  # live feed is fresh
     stored = await c.store.candle_count("binance-spot", "BTCUSDT", "1m")
     assert stored >= 300  # history plus live closes, nothing lost
     frame = await c.store.fetch_candles("binance-spot", "BTCUSDT", "1m")

@@ -2,8 +2,11 @@
 
 It owns what every headless deployment needs regardless of which pipeline stages run inside it:
 JSON logs on stdout, a single-instance lock per data dir, the pipeline controller (the same wiring
-the workstation runs: feeds, analysis, store), the health/readiness/metrics endpoint on loopback,
-an audit trail of starts and stops, and a graceful exit on SIGTERM/SIGINT (exit 0, within 5 s).
+the workstation runs: feeds, analysis, guards, decisions, paper broker, store), the
+health/readiness/metrics endpoint on loopback with token-protected control routes, an audit
+trail of starts, stops and control actions, and a graceful exit on SIGTERM/SIGINT: stop taking
+decisions, optionally withdraw working entry orders (``daemon.cancel_on_stop``; exits protecting
+open positions always stay), flush the store, exit 0 within 5 s.
 """
 
 from __future__ import annotations
@@ -12,40 +15,62 @@ import asyncio
 import logging
 import signal
 import sys
+import time
+from typing import Any
 
 from tradeterm import __version__
-from tradeterm.bus import EventBus
 from tradeterm.config import Settings
 from tradeterm.errors import UserError
+from tradeterm.ops.control import control_routes
 from tradeterm.ops.health import Health
 from tradeterm.ops.httpserver import AppServer
 from tradeterm.ops.lock import InstanceLock
-from tradeterm.ops.logging import configure_logging
+from tradeterm.ops.logging import configure_logging, register_secret
 
 log = logging.getLogger("tradeterm.daemon")
 LOCK_FILE = "daemon.lock"
 
 
+STOP_BUDGET_S = 4.5  # SIGTERM → exit 0 within 5 s, with room for the interpreter to exit
+
+
+def daemon_options(settings: Settings) -> Any:
+    """The pipeline options of a daemon: the settings' symbols and timeframes, demo speed and
+    heartbeat/stale-feed limits from ``[daemon]``."""
+    from tradeterm.pipeline.controller import PipelineOptions
+
+    d = settings.daemon
+    return PipelineOptions(symbols=tuple(settings.symbols), timeframes=tuple(settings.timeframes),
+                           speed=d.demo_speed, heartbeat_s=d.heartbeat_s, stale_feed_s=d.stale_feed_s,
+                           stale_feed_bars=d.stale_feed_bars)
+
+
 async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set or SIGTERM/SIGINT arrives; return the exit code."""
     from tradeterm.pipeline.controller import PipelineController
+    from tradeterm.pipeline.metrics import ControllerCollector
 
     configure_logging("json", settings.log_level, stream=sys.stdout)
+    token = settings.daemon.control_token()
+    if token is not None:
+        register_secret(token.get_secret_value())
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, stop, sig)
 
     with InstanceLock(settings.data_dir / LOCK_FILE):
-        controller = PipelineController(settings)
+        controller = PipelineController(settings, daemon_options(settings))
         try:
             await controller.start()
         except BaseException:
             await controller.stop()
             raise
+        stopped_at: float | None = None
         try:
             store = controller.store
             health = Health(controller.bus)
+            health.registry.register(ControllerCollector(controller))
 
             async def store_check() -> str:
                 await store.list_audit(limit=1)
@@ -54,11 +79,28 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
             async def feed_check() -> str:
                 if controller.feed_status != "live":
                     raise RuntimeError(f"market data {controller.feed_status}")
+                waiting = await controller.series_not_ready()
+                if waiting:
+                    raise RuntimeError(f"history loading: {', '.join(waiting)}")
+                hb = controller.heartbeat.last
+                if hb is not None and hb.stale:
+                    raise RuntimeError(f"stale: {', '.join(hb.stale)}")
                 return f"{len(controller.options.symbols)} symbols live"
+
+            async def broker_check() -> str:
+                report = controller.reconcile_report
+                if controller.trading is None or controller.trading.account is None or report is None:
+                    raise RuntimeError("broker not reconciled yet")
+                return f"{controller.trading.venue} reconciled ({len(report.adopted)} adopted)"
+
+            async def audit(action: str, data: dict[str, Any]) -> None:
+                await store.append_audit("control", action, data)
 
             health.add_check("store", store_check)
             health.add_check("feeds", feed_check)
-            server = AppServer(health.app(), settings.daemon.host, settings.daemon.port)
+            health.add_check("broker", broker_check)
+            routes = control_routes(controller, settings.daemon.control_token, audit)
+            server = AppServer(health.app(routes), settings.daemon.host, settings.daemon.port)
             try:
                 await server.start()
             except OSError as exc:
@@ -66,15 +108,24 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
             await store.append_audit("daemon", "started", {"version": __version__, "profile": settings.profile.value,
                                                            "endpoint": server.base_url})
             log.info("daemon ready", extra={"endpoint": server.base_url, "profile": settings.profile.value,
-                                            "store": store.url, "version": __version__})
+                                            "store": store.url, "version": __version__,
+                                            "control": "enabled" if token is not None else "disabled"})
             try:
                 await stop.wait()
             finally:
-                log.info("daemon stopping")
+                stopped_at = time.monotonic()
+                log.info("daemon stopping", extra={"cancel_on_stop": settings.daemon.cancel_on_stop})
+                controller.stop_decisions()
                 await server.stop()
-                await store.append_audit("daemon", "stopped", {})
+                await store.append_audit("daemon", "stopped", {"cancel_on_stop": settings.daemon.cancel_on_stop})
         finally:
-            await controller.stop()
+            budget = STOP_BUDGET_S - (time.monotonic() - stopped_at if stopped_at is not None else 0.0)
+            try:
+                await asyncio.wait_for(controller.stop(cancel_orders=settings.daemon.cancel_on_stop),
+                                       max(budget, 0.5))
+            except TimeoutError:
+                log.error("pipeline did not stop within the shutdown budget; exiting anyway "
+                          "(the next start reconciles orders and backfills candles)")
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.remove_signal_handler(sig)
     log.info("daemon stopped")

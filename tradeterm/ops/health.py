@@ -65,7 +65,7 @@ class Health:
         self.last_results = results
         return results
 
-    def app(self) -> Starlette:
+    def app(self, extra_routes: list[Route] | None = None) -> Starlette:
         async def healthz(request: Request) -> Response:
             return JSONResponse({"status": "alive", "version": __version__,
                                  "uptime_s": round(time.time() - self.started, 3)})
@@ -80,7 +80,8 @@ class Health:
             await self.run_checks()
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
-        return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)])
+        return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
+                                 *(extra_routes or [])])
 
 
 class _BusCollector:

@@ -38,6 +38,8 @@ class ActivityHandler(logging.Handler):
         self.log = log
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "in_activity", False):
+            return  # the emitter already wrote its own line for the trader
         try:
             level: LogLevel = "ERROR" if record.levelno >= logging.ERROR else "WARNING"
             kind: LogKind = "feed" if record.name.startswith("tradeterm.market") else (

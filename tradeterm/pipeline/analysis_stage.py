@@ -5,14 +5,22 @@ from the candle book's closed history when the series first appears, then advanc
 closed candle — the same object the ``analyze`` command and backtests drive, so what the screen
 shows is what a replay of the same candles would show. Candles at or before the last one analysed
 (a duplicate, or history that arrived late) are skipped: analysis is strictly causal and forward.
+
+Events are published on the bus at once; storing them is off the hot path: a writer worker takes
+everything analysed since its last write and stores it in one transaction. All symbols close a bar
+at the same instant, so writing per candle put 20–40 store round trips (each waiting for the shared
+connection) between a burst's first candle and its last — measured, that was 30 ms at the median
+for 20 symbols (bench/e2e_bench.py). :meth:`stop` writes what is still pending before returning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +31,44 @@ from tradeterm.contracts import CandleV1, Contract, RegimeV1, SignalRawV1, Timef
 from tradeterm.market.book import CandleBook
 from tradeterm.market.frame import CandleFrame
 
+if TYPE_CHECKING:
+    from tradeterm.pipeline.metrics import PipelineMetrics
+    from tradeterm.pipeline.supervisor import Supervisor
+
 log = logging.getLogger("tradeterm.pipeline.analysis")
+
+
+class _Timed:
+    """Wraps one step object of an :class:`AnalysisState` (its indicator set or SMC engine) and
+    notes when the step's method returned, so the stage can report per-step latency without the
+    pure analysis code knowing about clocks. Everything else is delegated unchanged."""
+
+    __slots__ = ("_inner", "at")
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.at = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _TimedIndicators(_Timed):
+    __slots__ = ()
+
+    def update(self, *args: Any, **kw: Any) -> Any:
+        out = self._inner.update(*args, **kw)
+        self.at = time.perf_counter()
+        return out
+
+
+class _TimedSmc(_Timed):
+    __slots__ = ()
+
+    def push(self, *args: Any, **kw: Any) -> Any:
+        out = self._inner.push(*args, **kw)
+        self.at = time.perf_counter()
+        return out
 
 
 @dataclass
@@ -32,6 +77,7 @@ class StreamAnalysis:
     last_open: int = -1
     regime: RegimeV1 | None = None
     bars: int = 0
+    timers: tuple[_Timed, _Timed] | None = None  # (indicators, smc) once instrumented
 
 
 @dataclass
@@ -46,20 +92,74 @@ class AnalysisStage:
     streams: dict[tuple[str, Timeframe], StreamAnalysis] = field(default_factory=dict)
     followed: set[tuple[str, Timeframe]] = field(default_factory=set)
     events_out: int = 0
+    candles_in: int = 0  # live closed candles analysed
+    seen: int = 0  # candles taken off the bus and done with (analysed, skipped or failed)
+    metrics: PipelineMetrics | None = None
+    t0: float | None = None  # bus stamp of the candle being processed (read by on_signal callbacks)
     _task: asyncio.Task[None] | None = None
+    _writer: bool = False  # a store-writer worker is running: process() only queues
+    _out: list[Contract] = field(default_factory=list)
+    _out_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _writing: asyncio.Future[Any] | None = None
+    _writer_task: asyncio.Task[None] | None = None
 
     def follow(self, symbol: str, tf: Timeframe | str) -> None:
         self.followed.add((symbol.upper(), Timeframe(tf)))
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Subscribe and run the worker (under ``supervisor`` when given: a failure escaping the
+        per-candle handling restarts the loop on the same durable subscription, so no candle
+        queued meanwhile is lost)."""
         sub = self.bus.subscribe(CandleV1, policy=Policy.DURABLE, maxsize=10_000, name="analysis")
-        self._task = asyncio.create_task(self._run(sub), name="analysis-stage")
+        self._writer = self.store is not None
+        if supervisor is not None:
+            supervisor.spawn("analysis", lambda: self._run(sub))
+            if self._writer:
+                supervisor.spawn("analysis-store", self._write_loop)
+        else:
+            self._task = asyncio.create_task(self._run(sub), name="analysis-stage")
+            if self._writer:
+                self._writer_task = asyncio.create_task(self._write_loop(), name="analysis-store")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Stop analysing; then store whatever was analysed and not yet written."""
+        for t in (self._task, self._writer_task):
+            if t is not None:
+                t.cancel()
+                await asyncio.gather(t, return_exceptions=True)
+        self._task = None
+        await self.flush()
+        self._writer = False
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._out_ready.wait()
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
+        self._out_ready.clear()
+        if not self._out or self.store is None:
+            return
+        batch, self._out = self._out, []
+        # Shielded: a cancelled worker (shutdown, restart) must not abandon a transaction half
+        # way on the shared connection; stop()/flush() wait for it instead.
+        self._writing = asyncio.ensure_future(self.store.write(batch))  # type: ignore[attr-defined]
+        try:
+            await asyncio.shield(self._writing)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._out[:0] = batch  # kept for the next attempt (the supervisor restarts this worker)
+            self._out_ready.set()
+            raise
+
+    async def flush(self) -> None:
+        """Wait for the write in flight, then write what is pending (idempotent upserts)."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait([self._writing])
+        if self._out and self.store is not None:
+            batch, self._out = self._out, []
+            await self.store.write(batch)  # type: ignore[attr-defined]
 
     def _new_state(self, symbol: str, tf: Timeframe, before: int) -> StreamAnalysis:
         """Prime from the book's closed bars opened before ``before`` (the live candle itself may
@@ -77,9 +177,20 @@ class AnalysisStage:
                 self._note(stream, events, publish=False)
             stream.last_open = int(frame.open_time[-1])
             stream.bars = k
+        if self.metrics is not None:
+            self._instrument(stream)
         return stream
 
-    def _note(self, stream: StreamAnalysis, events: list[Contract], *, publish: bool) -> None:
+    @staticmethod
+    def _instrument(stream: StreamAnalysis) -> None:
+        st: Any = stream.state
+        ind, smc = getattr(st, "_indicators", None), getattr(st, "_smc", None)
+        if ind is None or smc is None:
+            return  # another AnalysisState layout: latency is then reported for the whole bar
+        stream.timers = (_TimedIndicators(ind), _TimedSmc(smc))
+        st._indicators, st._smc = stream.timers
+
+    def _note(self, stream: StreamAnalysis, events: Sequence[Contract], *, publish: bool) -> None:
         for e in events:
             if isinstance(e, RegimeV1):
                 stream.regime = e
@@ -92,6 +203,8 @@ class AnalysisStage:
                 await self.process(candle)
             except Exception:
                 log.exception("analysis failed on %s %s %s", candle.symbol, candle.tf, candle.open_time)
+            finally:
+                self.seen += 1
 
     async def process(self, candle: CandleV1) -> list[Contract]:
         """Analyse one closed candle of a followed series; returns the events it confirmed."""
@@ -103,13 +216,30 @@ class AnalysisStage:
             stream = self.streams[key] = self._new_state(candle.symbol, candle.tf, candle.open_time)
         if candle.open_time <= stream.last_open:
             return []
-        events: list[Contract] = stream.state.update_candle(candle)
+        m = self.metrics
+        if m is not None:
+            stamp = getattr(self.bus, "published_at", None)
+            self.t0 = (stamp(candle.symbol, candle.tf.value, candle.open_time) if stamp else None) or time.perf_counter()
+        events: list[Contract] = list(stream.state.update_candle(candle))
         stream.last_open = candle.open_time
         stream.bars += 1
+        if m is not None:
+            if stream.timers is not None:
+                m.observe("features", self.t0, stream.timers[0].at)
+                m.observe("smc", self.t0, stream.timers[1].at)
+            else:
+                now = time.perf_counter()
+                m.observe("features", self.t0, now)
+                m.observe("smc", self.t0, now)
         self._note(stream, events, publish=True)
         for e in events:
             await self.bus.publish(e)
         if self.store is not None and events:
-            await self.store.write(events)  # type: ignore[attr-defined]
+            if self._writer:
+                self._out.extend(events)
+                self._out_ready.set()
+            else:
+                await self.store.write(events)  # type: ignore[attr-defined]
         self.events_out += len(events)
+        self.candles_in += 1
         return events

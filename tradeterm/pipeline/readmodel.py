@@ -87,6 +87,34 @@ class LogLine:
 
 
 @dataclass(frozen=True, slots=True)
+class HeartbeatCheck:
+    name: str  # feeds | clock | broker | store
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatView:
+    """The pipeline's last self-check (see ``pipeline/heartbeat.py``)."""
+
+    at_ms: int
+    ok: bool
+    checks: tuple[HeartbeatCheck, ...] = ()
+    clock_offset_ms: int | None = None  # venue clock minus local clock
+    stale: tuple[str, ...] = ()  # "BTCUSDT 1m" for each stale series
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """A supervised pipeline worker: restarted with backoff when it fails."""
+
+    name: str
+    state: str  # running | restarting | stopped | starting
+    restarts: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the workstation shows, for the selected symbol and timeframe."""
 
@@ -107,6 +135,9 @@ class Snapshot:
     timeframes: tuple[str, ...] = field(default=("1m", "5m", "15m", "1h", "4h", "1d"))
     venue: str = "paper"  # where a manual ticket goes (the broker's venue)
     market: Literal["spot", "usdm"] = "spot"  # decides whether the bracket panel asks for leverage
+    heartbeat: HeartbeatView | None = None  # None until the first self-check ran
+    workers: tuple[WorkerRow, ...] = ()  # supervised stage workers, for a health badge
+    auto_symbols: tuple[str, ...] = ()  # every symbol with auto-trade on (auto_trade is the selected one)
 
 
 @runtime_checkable
@@ -145,6 +176,6 @@ class Intents(Protocol):
 
 
 __all__: Sequence[str] = (
-    "AccountView", "BracketRow", "Intents", "LogLine", "PositionRow", "ReadModel", "SignalRow", "Snapshot",
-    "WatchRow",
+    "AccountView", "BracketRow", "HeartbeatCheck", "HeartbeatView", "Intents", "LogLine", "PositionRow",
+    "ReadModel", "SignalRow", "Snapshot", "WatchRow", "WorkerRow",
 )

@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeterm.analysis.guards import EquitySnapshot, ExposureSnapshot
 from tradeterm.brokers.paper import PaperBroker
@@ -22,10 +22,16 @@ from tradeterm.contracts import CandleV1, DecisionStatus, OrderUpdateV1, Timefra
 from tradeterm.errors import UserError
 from tradeterm.pipeline.activity import ActivityLog
 from tradeterm.pipeline.readmodel import AccountView, BracketRow, PositionRow
+from tradeterm.trading.bracket_records import ENDED
 from tradeterm.trading.decision import decide
 from tradeterm.trading.filters import SymbolFilters
 from tradeterm.trading.risk import AccountSnapshot, RiskConfig
 from tradeterm.trading.ticket import ManualTicket
+
+if TYPE_CHECKING:
+    from tradeterm.brokers.protocol import ReconcileReport
+    from tradeterm.pipeline.metrics import PipelineMetrics
+    from tradeterm.pipeline.supervisor import Supervisor
 
 log = logging.getLogger("tradeterm.pipeline.trading")
 QUOTE = "USDT"
@@ -45,25 +51,36 @@ class TradingStage:
     peak_equity: Decimal = Decimal(0)
     day_start_equity: Decimal = Decimal(0)
     orders: dict[str, OrderUpdateV1] = field(default_factory=dict)
+    metrics: PipelineMetrics | None = None
+    reconcile_report: ReconcileReport | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _place_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def venue(self) -> str:
         assert self.broker is not None
         return self.broker.venue
 
-    async def start(self, last_prices: dict[str, Decimal]) -> None:
+    async def start(self, last_prices: dict[str, Decimal], supervisor: Supervisor | None = None) -> None:
+        """Start the broker (which reconciles with the exchange and the store) and the workers:
+        candles into the paper engine, order updates into the read model (supervised if given)."""
         self.broker = PaperBroker.synthetic(list(self.symbols), {QUOTE: self.starting_balance},
                                             store=self.store, risk=self.risk)
         now = int(time.time() * 1000)
         for symbol, price in last_prices.items():
             self.broker.transport.set_price(symbol, price, now)
-        await self.broker.start()
+        self.reconcile_report = await self.broker.start()
+        for u in self.broker.known.values():
+            self.orders[u.client_order_id] = u
         await self.refresh_account()
         self.peak_equity = self.day_start_equity = self.account.equity if self.account else Decimal(0)
         sub = self.bus.subscribe(CandleV1, policy=Policy.DURABLE, maxsize=10_000, name="paper-broker")
-        self._tasks = [asyncio.create_task(self._feed(sub), name="paper-feed"),
-                       asyncio.create_task(self._watch_updates(), name="order-updates")]
+        if supervisor is not None:
+            supervisor.spawn("paper-feed", lambda: self._feed(sub))
+            supervisor.spawn("order-updates", self._watch_updates)
+        else:
+            self._tasks = [asyncio.create_task(self._feed(sub), name="paper-feed"),
+                           asyncio.create_task(self._watch_updates(), name="order-updates")]
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -73,23 +90,44 @@ class TradingStage:
             await self.broker.close()
 
     async def _feed(self, sub: Any) -> None:
-        async for candle in sub:
-            if candle.tf is not self.fill_tf or candle.symbol not in self.symbols or self.broker is None:
-                continue
-            try:
-                await self.broker.on_candle(candle)
+        """Closed candles into the paper engine. All symbols close a bar at the same instant, so
+        the account is revalued once per batch of queued candles, not once per candle."""
+        async for first in sub:
+            batch = [first]
+            while True:
+                try:
+                    batch.append(sub.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            fed = False
+            for candle in batch:
+                if candle.tf is not self.fill_tf or candle.symbol not in self.symbols or self.broker is None:
+                    continue
+                try:
+                    await self.broker.on_candle(candle)
+                    fed = True
+                except Exception:
+                    log.exception("paper broker failed on %s %s", candle.symbol, candle.open_time)
+            if fed:
                 await self.refresh_account()
-            except Exception:
-                log.exception("paper broker failed on %s %s", candle.symbol, candle.open_time)
 
     async def _watch_updates(self) -> None:
         assert self.broker is not None
-        async for u in self.broker.updates():
-            self.orders[u.client_order_id] = u
-            fill = f" filled {u.filled_qty}@{u.avg_price}" if u.filled_qty > 0 else ""
-            self.activity.add("order", f"{u.symbol} {u.leg.value} {u.side.value} {u.order_type.value} "
-                                       f"{u.orig_qty} {u.status.value}{fill}" + (f" ({u.reason})" if u.reason else ""),
-                              "WARNING" if u.status.value == "REJECTED" else "INFO")
+        updates = self.broker.updates()
+        # After a restart of this worker, catch up with what the broker saw in the meantime
+        # (``known`` holds the newest state per client order id). No await before iterating, so
+        # nothing can slip between this copy and the subscription.
+        self.orders.update({u.client_order_id: u for u in self.broker.known.values()})
+        async for u in updates:
+            self.on_update(u)
+
+    def on_update(self, u: OrderUpdateV1) -> None:
+        """One order update into the read model and the activity log."""
+        self.orders[u.client_order_id] = u
+        fill = f" filled {u.filled_qty}@{u.avg_price}" if u.filled_qty > 0 else ""
+        self.activity.add("order", f"{u.symbol} {u.leg.value} {u.side.value} {u.order_type.value} "
+                                   f"{u.orig_qty} {u.status.value}{fill}" + (f" ({u.reason})" if u.reason else ""),
+                          "WARNING" if u.status.value == "REJECTED" else "INFO")
 
     async def refresh_account(self) -> None:
         if self.broker is None:
@@ -136,16 +174,29 @@ class TradingStage:
 
     # ------------------------------------------------------------------ intents
     async def place(self, ticket: ManualTicket, filters: SymbolFilters, blocked: list[str],
-                    market_price: Decimal | None) -> str:
+                    market_price: Decimal | None, t0: float | None = None) -> str:
+        """Decide and send. ``t0``: the bus stamp of the candle that raised the signal (auto
+        mode), for the close→decision and close→ack latencies."""
         if self.broker is None or self.account is None:
             raise UserError("the broker is not ready yet")
         if ticket.venue != self.venue:
             ticket = ticket.model_copy(update={"venue": self.venue})
-        decision = decide(ticket, self.account, filters, self.risk, blocked or True, int(time.time() * 1000),
-                          market_price=market_price, killswitch=self.broker.killswitch)
-        if decision.status is DecisionStatus.REJECTED:
-            raise UserError("refused: " + "; ".join(decision.reasons))
-        ack = await self.broker.place_bracket(decision)
+        # One placement at a time, each sized on the balance left by the one before: several
+        # signals of one bar closing together would otherwise all be sized on the same stale
+        # free balance, and the exchange would reject the ones that no longer fit (and enough
+        # rejections in a row trip the kill switch).
+        async with self._place_lock:
+            await self.refresh_account()
+            assert self.account is not None
+            decision = decide(ticket, self.account, filters, self.risk, blocked or True, int(time.time() * 1000),
+                              market_price=market_price, killswitch=self.broker.killswitch)
+            if self.metrics is not None:
+                self.metrics.observe("decision", t0)
+            if decision.status is DecisionStatus.REJECTED:
+                raise UserError("refused: " + "; ".join(decision.reasons))
+            ack = await self.broker.place_bracket(decision)
+            if self.metrics is not None:
+                self.metrics.observe("ack", t0)
         self.activity.add("order", f"bracket {decision.decision_id} {decision.side.value} {decision.quantity} "
                                    f"{decision.symbol} sent ({ack.state.value})")
         return decision.decision_id
@@ -161,6 +212,27 @@ class TradingStage:
             raise UserError(f"no open position in {symbol}")
         for did in ids:
             await self.broker.close_position(did)
+
+    async def cancel_working(self) -> int:
+        """Shutdown with ``cancel_on_stop``: withdraw every working entry of our brackets.
+
+        Protective exits stay: a filled position keeps its stop and targets, because a stopped
+        daemon must never leave a naked position behind (flattening is the kill switch's job).
+        Orders that are not ours are not touched either. Returns the number of brackets whose
+        entry was withdrawn."""
+        if self.broker is None:
+            return 0
+        n = 0
+        for did, b in list(self.broker.brackets.items()):
+            if b.state not in ENDED and not b.entry_final:
+                try:
+                    await self.broker.cancel(did)
+                    n += 1
+                except Exception as exc:  # noqa: BLE001 - one refusal must not keep the others working
+                    log.error("cancelling the entry of %s on stop failed: %s", did, exc)
+        self.activity.add("system", f"withdrew {n} working entr{'y' if n == 1 else 'ies'} on stop; "
+                                    "open positions keep their exits", "WARNING" if n else "INFO")
+        return n
 
     async def kill(self, reason: str) -> None:
         assert self.broker is not None

@@ -25,6 +25,12 @@ from tradeterm.analysis.guards.calendar import (
 )
 from tradeterm.analysis.guards.drawdown import DrawdownGuard, DrawdownGuardConfig, EquityTracker
 from tradeterm.analysis.guards.exposure import ExposureGuard, ExposureGuardConfig
+from tradeterm.analysis.guards.feed import (
+    FeedFreshness,
+    FeedGuard,
+    FeedGuardConfig,
+    SeriesFreshness,
+)
 from tradeterm.analysis.guards.funding import FundingGuard, FundingGuardConfig
 from tradeterm.analysis.guards.news import NewsGuard, NewsGuardConfig, NewsSchedule
 from tradeterm.analysis.guards.regime import RegimeGuard, RegimeGuardConfig
@@ -41,6 +47,7 @@ def default_board() -> GuardBoard:
             RegimeGuard(),
             DrawdownGuard(),
             ExposureGuard(),
+            FeedGuard(),
         ]
     )
 
@@ -56,6 +63,9 @@ __all__ = [
     "ExposureGuard",
     "ExposureGuardConfig",
     "ExposureSnapshot",
+    "FeedFreshness",
+    "FeedGuard",
+    "FeedGuardConfig",
     "FundingGuard",
     "FundingGuardConfig",
     "Guard",
@@ -68,6 +78,7 @@ __all__ = [
     "NewsSchedule",
     "RegimeGuard",
     "RegimeGuardConfig",
+    "SeriesFreshness",
     "SessionGuard",
     "SessionGuardConfig",
     "calendar_format",

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeterm.contracts import FundingWindowV1, NewsWindowV1, RegimeV1
 
 if TYPE_CHECKING:
+    from tradeterm.analysis.guards.feed import FeedFreshness
     from tradeterm.analysis.guards.news import NewsSchedule
 
 
@@ -79,6 +80,7 @@ class GuardInputs:
     regime: RegimeV1 | None = None
     equity: EquitySnapshot | None = None
     exposure: ExposureSnapshot | None = None
+    feed: FeedFreshness | None = None  # live profiles only: when each series of the symbol last updated
 
 
 @runtime_checkable
