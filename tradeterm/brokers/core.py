@@ -189,15 +189,38 @@ class TradingBroker:
 
     async def _drain(self) -> None:
         while self._inbox:
-            u, fill = self._inbox.popleft()
-            await self._handle(u, fill)
+            if self.store is None:
+                u, fill, fills_qty = self._settle(*self._inbox.popleft())
+                await self._handle(u, fills_qty)
+                continue
+            # Journal everything that has arrived in one store call (one transaction, one hop to
+            # the database thread) before the first of it is acted on. Each state is still
+            # durable before anything it causes is sent, and before the command that caused it
+            # returns; states behind it in the batch are only written earlier than one by one.
+            # The store collapses repeated states of an order as one-by-one writes would.
+            batch = list(self._inbox)
+            self._inbox.clear()
+            settled = [self._settle(u, fill) for u, fill in batch]
+            items: list[Any] = []
+            for u, fill, _ in settled:
+                items += (u, fill) if fill is not None else (u,)
+            try:
+                await self.store.write(items)
+            except BaseException:
+                self._inbox.extendleft(reversed(batch))  # as before: unjournalled states wait
+                raise
+            for u, _, fills_qty in settled:
+                await self._handle(u, fills_qty)
 
     async def _after_lock(self) -> None:
         if self._auto_kill:
             self._auto_kill = False
             await self._flatten_tripped(self.killswitch.trip.reason if self.killswitch.trip else "auto")
 
-    async def _handle(self, u: OrderUpdateV1, fill: Any) -> None:
+    def _settle(self, u: OrderUpdateV1, fill: Any) -> tuple[OrderUpdateV1, Any, Decimal]:
+        """Count the fill's commission and quantity (by trade id, so a repeat counts once); the
+        update with the order's whole commission so far, the fill, and the quantity reported
+        by fills so far (as of this update: a batch is settled before it is handled)."""
         cid = u.client_order_id
         if fill is not None:
             self._fees.setdefault(cid, {})[fill.trade_id] = fill.fee
@@ -207,15 +230,19 @@ class TradingBroker:
             total = sum(tally.values(), ZERO)
             if total > u.fee:
                 u = u.model_copy(update={"fee": total, "fee_asset": u.fee_asset or fill_asset(fill)})
+        return u, fill, sum(self._fill_qty.get(cid, {}).values(), ZERO)
+
+    async def _handle(self, u: OrderUpdateV1, fills_qty: Decimal) -> None:
+        """Apply one settled update (journalled already when there is a store)."""
+        cid = u.client_order_id
         prev = self.known.get(cid)
-        if self.store is not None:
-            await self.store.write([u, fill] if fill is not None else [u])
         if prev is None or (u.sequence, _RANK.get(u.status, 3)) >= (prev.sequence, _RANK.get(prev.status, 3)):
             self.known[cid] = u
-        elif prev.status.is_final and u.fee > prev.fee and self._fills_complete(cid, prev.filled_qty):
+        elif prev.status.is_final and u.fee > prev.fee and fills_qty >= prev.filled_qty:
             # The last missing fill report came after the order's final state (a reordered
-            # stream, or a fill first learnt from a REST query): the final state with its whole
-            # commission is the news, once (a spot entry's base-asset fee resizes its exits).
+            # stream, or a fill first learnt from a REST query): once every execution has been
+            # reported (``fills_qty``), the final state with its whole commission is the news,
+            # once (a spot entry's base-asset fee resizes its exits).
             u = self.known[cid] = prev.model_copy(update={"fee": u.fee, "fee_asset": u.fee_asset or prev.fee_asset})
         for q in self._subscribers:
             q.put_nowait(u)
@@ -225,10 +252,6 @@ class TradingBroker:
         intents = b.apply(u)
         if intents:
             await self._execute(b, intents)
-
-    def _fills_complete(self, cid: str, filled: Decimal) -> bool:
-        """Every execution of the order has been reported (so its commission is whole)."""
-        return sum(self._fill_qty.get(cid, {}).values(), ZERO) >= filled
 
     # ------------------------------------------------------------------ intents → orders
     async def _execute(self, b: Bracket, intents: Sequence[Intent]) -> None:

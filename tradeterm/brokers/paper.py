@@ -136,7 +136,8 @@ class PaperTransport:
         out: list[Report] = []
         for ev in self.engine.drain_events():
             if isinstance(ev, ExecEvent):
-                u, fill = from_execution_report(R.execution_report(ev, next(self._exec_ids), ev.t), self.venue)
+                report = R.execution_report(ev, next(self._exec_ids), ev.t)
+                u, fill = from_execution_report(report, self.venue, trusted=True)
                 if u is not None:
                     out.append((u, fill))
         return out

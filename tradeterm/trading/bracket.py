@@ -514,7 +514,8 @@ class Bracket(BracketBook):
         return True
 
     def _on_exit(self, rec: OrderRecord) -> list[Intent]:
-        if self.position < 0:
+        position = self.position  # constant below: the record is stored, nothing fills here
+        if position < 0:
             self._fail(
                 f"exits filled {fmt(self.exit_filled)}, more than the entry's {fmt(self.entry_filled)}"
             )
@@ -526,7 +527,7 @@ class Bracket(BracketBook):
             self._fail(
                 f"{rec.client_order_id} rejected by the exchange: {rec.reason or 'no reason given'}"
             )
-            if rec.leg is OrderLeg.STOP and self.position > 0:
+            if rec.leg is OrderLeg.STOP and position > 0:
                 intents += self._close_intents("stop rejected: position unprotected")
             return intents
         managing = not self.flattening and self.state is not BracketState.ERROR
@@ -534,7 +535,7 @@ class Bracket(BracketBook):
             managing
             and rec.leg is OrderLeg.TP
             and rec.status is OrderStatus.FILLED
-            and self.position > 0
+            and position > 0
         ):
             indexes = sorted(lv.index for lv in self.levels)
             if (
@@ -553,10 +554,10 @@ class Bracket(BracketBook):
             and rec.leg is OrderLeg.TP
             and rec.status.is_final
             and rec.filled_qty > 0
-            and self.position > 0
+            and position > 0
         ):
             intents += self._resize_stop(rec)
-        if self.entry_final and self.entry_filled > 0 and self.position == 0:
+        if self.entry_final and self.entry_filled > 0 and position == 0:
             if self.flat_at is not None:
                 return intents  # already flat: late cancels of leftovers change nothing
             self.flat_at = rec.event_time
@@ -572,7 +573,7 @@ class Bracket(BracketBook):
                 )
             return intents
         unfilled_end = rec.status.is_final and rec.filled_qty < rec.orig_qty
-        if not self.flattening and unfilled_end and self.position > 0 and not intents:
+        if not self.flattening and unfilled_end and position > 0 and not intents:
             intents += self._reprotect_if_needed(rec)
         return intents
 

@@ -48,17 +48,18 @@ def _scale(*values: Decimal) -> int:
 
 
 def _to_int(value: Decimal, scale: int) -> int:
-    sign, digits, exponent = value.as_tuple()
-    n = int("".join(map(str, digits))) if digits else 0
-    shift = int(exponent) + scale
-    assert shift >= 0, "scale must cover every decimal of the value"
-    n *= int(10**shift)  # int() only for the type checker: int ** negative would be a float
-    return -n if sign else n
+    """``value × 10**scale`` as an exact int. Through the exact ratio (C code, unbounded ints):
+    several times faster than rebuilding the coefficient from ``as_tuple``'s digits."""
+    num, den = value.as_integer_ratio()
+    n, rest = divmod(num * 10**scale, den)
+    assert rest == 0, "scale must cover every decimal of the value"
+    return n
 
 
 def _from_int(n: int, scale: int) -> Decimal:
-    digits = tuple(int(c) for c in str(abs(n)))
-    return Decimal((1 if n < 0 else 0, digits, -scale))
+    # Parsing a string is exact whatever the context (same sign, digits and exponent as
+    # building the tuple), and several times faster.
+    return Decimal(f"{n}E{-scale}")
 
 
 def fmt(value: Decimal | None) -> str:
@@ -126,8 +127,10 @@ def is_multiple(value: Decimal, step: Decimal) -> bool:
     """``value % step == 0`` exactly; a zero step is a disabled rule and always passes."""
     if step == 0:
         return True
-    scale = _scale(value, step)
-    return _to_int(value, scale) % _to_int(step, scale) == 0
+    # value/step = (a/b)/(c/d) is whole iff b·c divides a·d: exact, no common scale needed.
+    a, b = value.as_integer_ratio()
+    c, d = step.as_integer_ratio()
+    return (a * d) % (b * c) == 0
 
 
 def lcm_step(a: Decimal, b: Decimal) -> Decimal:

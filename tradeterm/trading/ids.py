@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tradeterm.contracts.trading import OrderLeg
 
@@ -69,12 +70,20 @@ def _suffix(code: str, index: int, revision: int) -> str:
     return code + (str(index) if index else "") + (f"r{revision}" if revision else "")
 
 
+# The id functions are pure and sit on the hot path (a bracket reads its entry id, and parses
+# every update's id, many times per update): memoised. Errors are not cached, so they still
+# raise on every call; ``typed`` keeps ``1`` and ``True`` apart as the uncached code did.
+_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=_CACHE_SIZE, typed=True)
 def client_order_id(decision_id: str, leg: OrderLeg, index: int = 0, revision: int = 0) -> str:
     """The one id this leg is ever placed under (per revision: a moved stop is a new order)."""
     _check(decision_id, index, revision)
     return f"{PREFIX}-{decision_id}-{_suffix(_CODES[leg], index, revision)}"
 
 
+@lru_cache(maxsize=_CACHE_SIZE, typed=True)
 def list_client_order_id(decision_id: str, index: int, revision: int = 0) -> str:
     """``listClientOrderId`` of the spot OCO carrying take-profit slice ``index``."""
     _check(decision_id, index, revision)
@@ -93,6 +102,7 @@ class ParsedOrderId:
         return self.leg is None
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def parse_client_order_id(text: str) -> ParsedOrderId | None:
     """Inverse of :func:`client_order_id`/:func:`list_client_order_id`; None if not ours."""
     if not text.startswith(PREFIX + "-") or len(text) > 36:

@@ -248,6 +248,23 @@ def fit_legs(
     total = sum((leg.quantity for leg in legs), Decimal(0))
     long = position_side is Side.BUY
     shape = exit_shape(filters.market)
+    # The same slice is checked in step 1 and again in step 2 (and the stop of an unchanged
+    # quantity after every merge): each distinct check runs once per call. Callers get copies.
+    tp_checks: dict[tuple[Decimal, Decimal], list[FilterViolation]] = {}
+    stop_checks: dict[Decimal, list[FilterViolation]] = {}
+
+    def check_tp(price: Decimal, qty: Decimal) -> list[FilterViolation]:
+        key = (price, qty)
+        if key not in tp_checks:
+            tp_checks[key] = validate_take_profit(filters, position_side, price, qty, reference)
+        return list(tp_checks[key])
+
+    def check_stop(qty: Decimal) -> list[FilterViolation]:
+        if qty not in stop_checks:
+            stop_checks[qty] = validate_stop(
+                filters, position_side, stop, qty, reference, stop_slippage
+            )
+        return list(stop_checks[qty])
 
     # 1. Prices: a target that rounds onto/through the entry, or that the price rules refuse.
     i = 0
@@ -257,13 +274,7 @@ def fit_legs(
         if (leg.price <= entry) if long else (leg.price >= entry):
             why = f"price {fmt(leg.price)} is not beyond the entry {fmt(entry)} after rounding"
         else:
-            bad = [
-                v
-                for v in validate_take_profit(
-                    filters, position_side, leg.price, leg.quantity, reference
-                )
-                if v.filter in _PRICE_FILTERS
-            ]
+            bad = [v for v in check_tp(leg.price, leg.quantity) if v.filter in _PRICE_FILTERS]
             why = str(bad[0]) if bad else None
         if why is None:
             i += 1
@@ -282,11 +293,9 @@ def fit_legs(
     while True:
         failing: tuple[int, FilterViolation] | None = None
         for i, leg in reversed(list(enumerate(work))):
-            found = validate_take_profit(filters, position_side, leg.price, leg.quantity, reference)
+            found = check_tp(leg.price, leg.quantity)
             if shape.oco_per_leg:
-                found += validate_stop(
-                    filters, position_side, stop, leg.quantity, reference, stop_slippage
-                )
+                found += check_stop(leg.quantity)
             hard = [v for v in found if not v.is_minimum]
             if hard:
                 return LadderResult(
