@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -42,6 +42,8 @@ from tradeterm.store.url import StoreURL
 
 _VENUE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 Series = tuple[str, str, str]
+T = TypeVar("T")
+TxBody = Callable[["Tx"], Awaitable[T]]
 
 
 def now_ms() -> int:
@@ -92,8 +94,15 @@ class SqlStore(ABC):
     def migrator(self) -> AbstractAsyncContextManager[Migrator]: ...
 
     @abstractmethod
-    def _tx(self) -> AbstractAsyncContextManager[Tx]:
-        """A write transaction: committed on exit, rolled back on an exception."""
+    async def _transact(self, body: TxBody[T], *, bulk: bool = False) -> T:
+        """Run ``body(tx)`` as one write transaction: committed when it returns, rolled back when
+        it raises. The unit cannot be torn by cancelling the caller: a cancelled caller gets
+        ``CancelledError`` at once while the transaction runs on to its commit (or rollback), so
+        the connection is never left inside it and the write is wholly in or wholly out.
+
+        ``body`` must await nothing but ``tx`` methods and ``self._upsert*`` (the SQLite backend
+        runs it to completion on its database thread in one hop). ``bulk`` marks a transaction
+        carrying candles, which may wait behind small ones (orders, decisions, audit)."""
 
     @abstractmethod
     def _reader(self) -> AbstractAsyncContextManager[Tx]: ...
@@ -141,8 +150,11 @@ class SqlStore(ABC):
         frame = candle_rows.prepare(frame)
         series_id = await self._series_id(venue, frame.symbol, frame.tf.value, create=True)
         assert series_id is not None  # create=True always yields an id
-        async with self._tx() as tx:
+
+        async def body(tx: Tx) -> int:
             return await self._upsert_frame(tx, series_id, frame, closed)
+
+        return await self._transact(body, bulk=True)
 
     async def upsert_candle_events(self, candles: Sequence[CandleV1]) -> int:
         return await self.write(candles)
@@ -234,13 +246,16 @@ class SqlStore(ABC):
             rows = await r.fetch(select, where.args)
         if not rows and create:
             p = self.sql.ph
-            async with self._tx() as tx:
+
+            async def body(tx: Tx) -> list[Sequence[Any]]:
                 await tx.execute(
                     f"INSERT INTO candle_series (venue, symbol, tf) VALUES ({p(1)}, {p(2)}, {p(3)}) "
                     "ON CONFLICT (venue, symbol, tf) DO NOTHING",
                     key,
                 )
-                rows = await tx.fetch(select, where.args)
+                return await tx.fetch(select, where.args)
+
+            rows = await self._transact(body)
         if not rows:
             return None
         self._series[key] = int(rows[0][0])
@@ -264,13 +279,17 @@ class SqlStore(ABC):
             groups.append((series_id, frame, closed))
         if not batches and not groups:
             return 0
-        changed = 0
-        async with self._tx() as tx:
-            for table, rows in batches.values():
-                changed += await self._upsert(tx, table, dedupe(table, rows))
+        tables = [(table, dedupe(table, rows)) for table, rows in batches.values()]
+
+        async def body(tx: Tx) -> int:
+            changed = 0
+            for table, rows in tables:
+                changed += await self._upsert(tx, table, rows)
             for series_id, frame, closed in groups:
                 changed += await self._upsert_frame(tx, series_id, frame, closed)
-        return changed
+            return changed
+
+        return await self._transact(body, bulk=bool(groups))
 
     async def read(
         self,
@@ -400,10 +419,12 @@ class SqlStore(ABC):
             raise ValueError("a journal note needs some text")
         clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
         p = self.sql.ph
-        async with self._tx() as tx:
+        created = now_ms() if at_ms is None else int(at_ms)
+
+        async def tx_body(tx: Tx) -> int:
             note_id = await tx.insert_id(
                 f"INSERT INTO journal (trade_id, created_at, body) VALUES ({p(1)}, {p(2)}, {p(3)})",
-                (trade_id, now_ms() if at_ms is None else int(at_ms), body),
+                (trade_id, created, body),
                 "note_id",
             )
             if clean:
@@ -411,7 +432,9 @@ class SqlStore(ABC):
                     f"INSERT INTO journal_tags (note_id, tag, pos) VALUES ({p(1)}, {p(2)}, {p(3)})",
                     [(note_id, tag, i) for i, tag in enumerate(clean)],
                 )
-        return note_id
+            return note_id
+
+        return await self._transact(tx_body)
 
     async def list_journal(
         self, *, trade_id: str | None = None, tag: str | None = None
@@ -448,12 +471,16 @@ class SqlStore(ABC):
     ) -> int:
         p = self.sql.ph
         payload = self.sql.encode("json", dict(data or {}))
-        async with self._tx() as tx:
+        args = (now_ms() if at_ms is None else int(at_ms), kind, message, payload)
+
+        async def body(tx: Tx) -> int:
             return await tx.insert_id(
                 f"INSERT INTO audit_log (at, kind, message, data) VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)})",
-                (now_ms() if at_ms is None else int(at_ms), kind, message, payload),
+                args,
                 "audit_id",
             )
+
+        return await self._transact(body)
 
     async def list_audit(
         self, *, kind: str | None = None, since_ms: int | None = None, limit: int | None = 100

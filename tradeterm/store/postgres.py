@@ -15,7 +15,7 @@ import asyncio
 import errno
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 from tradeterm.errors import StoreError
 from tradeterm.market.frame import CandleFrame
 from tradeterm.store import candles as candle_rows
-from tradeterm.store.base import SqlStore, now_ms
+from tradeterm.store.base import SqlStore, T, TxBody, now_ms
 from tradeterm.store.migrations import AppliedMigration, Migration
 from tradeterm.store.pgcopy import WRITE_COLUMNS, decode_candles, encode_candles
 from tradeterm.store.rows import Row
@@ -167,6 +167,8 @@ class PostgresStore(SqlStore):
         self.use_merge = False
         """Bulk candle path: MERGE (set on connect for Postgres 15+) or INSERT … ON CONFLICT."""
         self._statements: dict[tuple[str, str | None], str] = {}
+        self._inflight: set[asyncio.Task[Any]] = set()
+        """Transactions whose caller was cancelled, running on to their commit or rollback."""
 
     async def connect(self) -> None:
         if self._pool is not None:
@@ -203,6 +205,8 @@ class PostgresStore(SqlStore):
         self._pool = pool
 
     async def close(self) -> None:
+        if self._inflight:  # let abandoned transactions finish before the pool goes
+            await asyncio.wait(set(self._inflight), timeout=10)
         pool, self._pool = self._pool, None
         if pool is not None:
             try:
@@ -241,15 +245,38 @@ class PostgresStore(SqlStore):
             finally:
                 await conn.execute(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
 
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[_PgTx]:
+    async def _run_tx(self, body: TxBody[T]) -> T:
         async with self._connection() as conn, conn.transaction():
-            yield _PgTx(conn)
+            return await body(_PgTx(conn))
+
+    async def _transact(self, body: TxBody[T], *, bulk: bool = False) -> T:
+        """The transaction (acquire, BEGIN, body, COMMIT/ROLLBACK, release) runs in a task of its
+        own behind ``asyncio.shield``: cancelling the caller raises ``CancelledError`` in it at
+        once, but does not interrupt asyncpg mid-protocol (which would have it cancel the query
+        on the server and hand the pool a connection still busy or inside the transaction, and
+        keep the cancelled caller waiting for that clean-up)."""
+        return await self._shielded(self._run_tx(body))
+
+    async def _shielded(self, coro: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.ensure_future(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._tx_done)
+        return await asyncio.shield(task)
+
+    def _tx_done(self, task: asyncio.Task[Any]) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Retrieved here so an abandoned task's failure is not reported as never retrieved;
+            # a caller still waiting gets it through the shield as usual.
+            log.debug("transaction failed: %s", task.exception())
 
     @asynccontextmanager
-    async def _reader(self) -> AsyncIterator[_PgTx]:
+    async def _reader(self) -> AsyncIterator[_PgReader]:
+        yield _PgReader(self)
+
+    async def _fetch_job(self, sql: str, args: Sequence[Any]) -> list[Sequence[Any]]:
         async with self._connection() as conn:
-            yield _PgTx(conn)
+            return list(await conn.fetch(sql, *args))
 
     def _statement(self, table: Table, guard: str | None) -> str:
         key = (table.name, guard)
@@ -310,6 +337,30 @@ class PostgresStore(SqlStore):
         async def sink(chunk: bytes) -> None:
             buf.extend(chunk)
 
-        async with self._connection() as conn:
-            await conn.copy_from_query(sql, *args, output=sink, format="binary")
+        async def job() -> None:
+            async with self._connection() as conn:
+                await conn.copy_from_query(sql, *args, output=sink, format="binary")
+
+        await self._shielded(job())
         return decode_candles(buf)
+
+
+class _PgReader:
+    """Reads outside a transaction: each query takes a pool connection for itself, in a shielded
+    task (see ``PostgresStore._transact``), so a cancelled reader returns at once and the
+    connection goes back to the pool idle."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return await self._store._shielded(self._store._fetch_job(sql, tuple(args)))
+
+    async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        raise TypeError("writes go through a transaction")
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise TypeError("writes go through a transaction")
+
+    async def insert_id(self, sql: str, args: Sequence[Any], id_col: str) -> int:
+        raise TypeError("writes go through a transaction")
