@@ -9,9 +9,10 @@ than quietly test half the code.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -75,3 +76,17 @@ async def store(db_url: str) -> AsyncIterator[Store]:
     """An open, migrated store on a fresh database."""
     async with create_store(db_url) as s:
         yield s
+
+
+@pytest.fixture(autouse=True)
+def _isolated_tradeterm_logging() -> Iterator[None]:
+    """Undo what ``configure_logging`` does to the ``tradeterm`` logger (its own handler,
+    ``propagate = False``, a level) after each test that ran it in-process (the CLI, the daemon),
+    so a later test's ``caplog`` still sees tradeterm's records whatever the test order."""
+    logger = logging.getLogger("tradeterm")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    for h in list(logger.handlers):
+        if h not in saved[0]:
+            logger.removeHandler(h)
+    logger.propagate, logger.level = saved[1], saved[2]
