@@ -131,6 +131,8 @@ def test_readyz_turns_ready_and_metrics_has_every_family(tmp_path: Path, spawn) 
     d = spawn(_env(tmp_path, TRADETERM_DAEMON__TOKEN=TOKEN, TRADETERM_DAEMON__DEMO_SPEED="600"))
     ready = _until("/readyz ready", lambda: (r := d.get("/readyz")).status_code == 200 and r.json())
     assert set(ready["checks"]) == {"store", "feeds", "broker"} and all(c["ok"] for c in ready["checks"].values())
+    broker = ready["checks"]["broker"]["detail"]  # the demo trades spot (paper) and USD-M (the venue's futures)
+    assert "paper reconciled" in broker and "binance-usdm reconciled" in broker
     assert d.post("/control/auto-trade", json={"symbol": "BTCUSDT", "on": True}, headers=AUTH).status_code == 200
 
     def scraped() -> dict[str, list[str]] | None:
@@ -145,7 +147,9 @@ def test_readyz_turns_ready_and_metrics_has_every_family(tmp_path: Path, spawn) 
                    "tradeterm_guard_blocked", "tradeterm_equity", "tradeterm_drawdown_ratio",
                    "tradeterm_worker_restarts", "tradeterm_worker_up", "tradeterm_heartbeat_ok",
                    "tradeterm_clock_offset_seconds", "tradeterm_feed_age_seconds", "tradeterm_auto_trade",
-                   "tradeterm_kill_switch", "tradeterm_check_ok"):
+                   "tradeterm_kill_switch", "tradeterm_check_ok", "tradeterm_broker_reconciled",
+                   "tradeterm_market_equity", "tradeterm_market_orders", "tradeterm_funding_rate",
+                   "tradeterm_usdm_guard_blocked"):
         assert fam.get(family), f"family {family} missing or without samples"
     stages = {s.split('stage="')[1].split('"')[0] for s in fam["tradeterm_stage_latency_seconds"]}
     assert {"features", "smc", "decision", "ack"} <= stages  # every stage is exported, even before a trade
@@ -153,6 +157,9 @@ def test_readyz_turns_ready_and_metrics_has_every_family(tmp_path: Path, spawn) 
     assert any('guard="heartbeat",symbol="ETHUSDT"' in s for s in guards) and all(s.endswith((" 0.0", " 1.0")) for s in guards)
     assert any(s.startswith('tradeterm_equity{quote="USDT"}') for s in fam["tradeterm_equity"])
     assert 'tradeterm_auto_trade{symbol="BTCUSDT"} 1.0' in fam["tradeterm_auto_trade"]
+    assert {'tradeterm_broker_reconciled{market="spot"} 1.0', 'tradeterm_broker_reconciled{market="usdm"} 1.0'} <= \
+        set(fam["tradeterm_broker_reconciled"])
+    assert any(s.startswith('tradeterm_market_equity{market="usdm",quote="USDT"}') for s in fam["tradeterm_market_equity"])
     beat = _until("a heartbeat log line", lambda: next((r for r in d.lines if r["msg"].startswith("heartbeat")), None))
     assert beat["logger"] == "tradeterm.pipeline.heartbeat" and set(beat["checks"]) == {"feeds", "clock", "broker", "store"}
     _sigterm(d)

@@ -2,7 +2,8 @@
 
 It owns what every headless deployment needs regardless of which pipeline stages run inside it:
 JSON logs on stdout, a single-instance lock per data dir, the pipeline controller (the same wiring
-the workstation runs: feeds, analysis, guards, decisions, paper broker, store), the
+the workstation runs: feeds, analysis, guards, decisions, paper broker (and in the demo the
+USD-M broker on the venue's simulated futures account), store), the
 health/readiness/metrics endpoint on loopback with token-protected control routes, an audit
 trail of starts, stops and control actions, and a graceful exit on SIGTERM/SIGINT: stop taking
 decisions, optionally withdraw working entry orders (``daemon.cancel_on_stop``; exits protecting
@@ -88,10 +89,12 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
                 return f"{len(controller.options.symbols)} symbols live"
 
             async def broker_check() -> str:
-                report = controller.reconcile_report
-                if controller.trading is None or controller.trading.account is None or report is None:
-                    raise RuntimeError("broker not reconciled yet")
-                return f"{controller.trading.venue} reconciled ({len(report.adopted)} adopted)"
+                waiting = controller.brokers_not_ready()  # every market: spot, and USD-M in the demo
+                if waiting:
+                    raise RuntimeError(f"broker not reconciled yet: {', '.join(waiting)}")
+                stages = controller.stages
+                return "; ".join(f"{stages[m].venue} reconciled ({len(getattr(stages[m].reconcile_report, 'adopted', ()))}"
+                                 " adopted)" for m in controller.markets)
 
             async def audit(action: str, data: dict[str, Any]) -> None:
                 await store.append_audit("control", action, data)

@@ -209,7 +209,7 @@ class AnalysisStage:
     async def process(self, candle: CandleV1) -> list[Contract]:
         """Analyse one closed candle of a followed series; returns the events it confirmed."""
         key = (candle.symbol, candle.tf)
-        if not candle.closed or key not in self.followed:
+        if not candle.closed or key not in self.followed or candle.venue != self.venue:
             return []
         stream = self.streams.get(key)
         if stream is None:

@@ -138,15 +138,21 @@ class Heartbeat:
 
     # ------------------------------------------------------------------ checks
     def _stale(self) -> list[str]:
+        """Stale series: "BTCUSDT 1m" (spot), "BTCUSDT 1m usdm" (the demo's USD-M series)."""
         now = _now_ms()
         out = []
-        for symbol in self.c.options.symbols:
-            f = self.feed.freshness(symbol)
-            if self.guard.evaluate(GuardInputs(feed=f), now).blocked:
-                cfg = self.guard.config
-                out += [f"{symbol} {s.tf}" for s in f.series
-                        if now - (s.last_update_ms or s.since_ms) > cfg.stale_after_ms
-                        or now - (s.last_close_ms or s.since_ms) > cfg.stale_bars * s.tf_ms]
+        watches = [(self.feed, "")]
+        usdm = getattr(self.c, "usdm_feed", None)
+        if usdm is not None:
+            watches.append((usdm, " usdm"))
+        for watch, label in watches:
+            for symbol in self.c.options.symbols:
+                f = watch.freshness(symbol)
+                if self.guard.evaluate(GuardInputs(feed=f), now).blocked:
+                    cfg = self.guard.config
+                    out += [f"{symbol} {s.tf}{label}" for s in f.series
+                            if now - (s.last_update_ms or s.since_ms) > cfg.stale_after_ms
+                            or now - (s.last_close_ms or s.since_ms) > cfg.stale_bars * s.tf_ms]
         return out
 
     async def _clock(self) -> tuple[int | None, HeartbeatCheck]:
@@ -169,15 +175,26 @@ class Heartbeat:
                                       f" (beyond ±{MAX_CLOCK_OFFSET_MS} ms; check NTP)"))
 
     def _broker(self) -> HeartbeatCheck:
-        t = self.c.trading
-        if t is None or t.broker is None:
+        """Every market's broker (spot; USD-M in the demo): started, reconciled, an account."""
+        stages = self.c.stages
+        if not stages:
             return HeartbeatCheck("broker", False, "not started")
-        if t.account is None:
-            return HeartbeatCheck("broker", False, f"{t.venue}: no account snapshot yet")
-        report = self.c.reconcile_report
-        adopted = len(report.adopted) if report is not None else 0
-        kill = ", kill switch TRIPPED" if t.broker.killswitch.tripped else ""
-        return HeartbeatCheck("broker", True, f"{t.venue} connected, reconciled ({adopted} adopted){kill}")
+        parts, ok = [], True
+        for market in self.c.markets:
+            t = stages.get(market)
+            if t is None or t.broker is None:
+                ok = False
+                parts.append(f"{market}: not started")
+                continue
+            if t.account is None:
+                ok = False
+                parts.append(f"{t.venue}: no account snapshot yet")
+                continue
+            report = t.reconcile_report
+            adopted = len(report.adopted) if report is not None else 0
+            kill = ", kill switch TRIPPED" if t.broker.killswitch.tripped else ""
+            parts.append(f"{t.venue} connected, reconciled ({adopted} adopted){kill}")
+        return HeartbeatCheck("broker", ok, "; ".join(parts))
 
     async def _store(self) -> HeartbeatCheck:
         store = self.c.store

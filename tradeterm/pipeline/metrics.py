@@ -110,35 +110,56 @@ class ControllerCollector:
                                    "Request weight used in the current one-minute window", labels=["market"])
         limit = GaugeMetricFamily("tradeterm_rate_limit_weight_limit", "Request weight allowed per minute",
                                   labels=["market"])
-        if c.ingest is not None:
-            market = c.ingest.venue
-            reconnects.add_metric([market, "drop"], c.ingest.stream.drops)
-            reconnects.add_metric([market, "planned"], c.ingest.stream.planned)
-            gate = c.ingest.rest.gate
+        for ingest in (c.ingest, c.usdm_ingest):
+            if ingest is None:
+                continue
+            market = ingest.venue
+            reconnects.add_metric([market, "drop"], ingest.stream.drops)
+            reconnects.add_metric([market, "planned"], ingest.stream.planned)
+            gate = ingest.rest.gate
             weight.add_metric([market], float(gate.used))
             limit.add_metric([market], float(gate.limit))
         yield reconnects
         yield weight
         yield limit
 
-        orders = GaugeMetricFamily("tradeterm_orders", "Orders known to the broker, by latest status",
+        orders = GaugeMetricFamily("tradeterm_orders", "Orders known to the brokers (every market), by latest status",
                                    labels=["status"])
+        by_market = GaugeMetricFamily("tradeterm_market_orders", "Orders known to a market's broker, by latest status",
+                                      labels=["market", "status"])
         counts: dict[str, int] = {}
-        if c.trading is not None:
-            for u in c.trading.orders.values():
+        stages = c.stages
+        for market, stage in stages.items():
+            mine: dict[str, int] = {}
+            for u in stage.orders.values():
+                mine[u.status.value] = mine.get(u.status.value, 0) + 1
                 counts[u.status.value] = counts.get(u.status.value, 0) + 1
+            for status in sorted(set(mine) | {"NEW", "FILLED"}):
+                by_market.add_metric([market, status], mine.get(status, 0))
         for status in ("NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED"):
             orders.add_metric([status], counts.pop(status, 0))
         for status, n in sorted(counts.items()):
             orders.add_metric([status], n)
         yield orders
+        yield by_market
 
         guards = GaugeMetricFamily("tradeterm_guard_blocked", "1 when a guard blocks new entries for a symbol",
                                    labels=["symbol", "guard"])
+        usdm_guards = GaugeMetricFamily("tradeterm_usdm_guard_blocked",
+                                        "1 when a guard blocks new USD-M entries for a symbol", labels=["symbol", "guard"])
+        funding = GaugeMetricFamily("tradeterm_funding_rate", "Funding rate of the next settlement (USD-M)",
+                                    labels=["symbol"])
         for symbol in c.options.symbols:
             for g in c.board(symbol).guards:
                 guards.add_metric([symbol, g.name], 1.0 if g.blocked else 0.0)
+            if "usdm" in stages:
+                for g in c.board(symbol, "usdm").guards:
+                    usdm_guards.add_metric([symbol, g.name], 1.0 if g.blocked else 0.0)
+        for symbol, window in sorted(c.funding.items()):
+            funding.add_metric([symbol], float(window.rate))
         yield guards
+        yield usdm_guards
+        yield funding
 
         view = c.trading.account_view() if c.trading is not None else None
         equity = GaugeMetricFamily("tradeterm_equity", "Account equity in the quote asset", labels=["quote"])
@@ -151,6 +172,28 @@ class ControllerCollector:
         yield equity
         yield drawdown
         yield kill
+        m_equity = GaugeMetricFamily("tradeterm_market_equity", "Equity of each market's account in its quote asset "
+                                     "(usdm: margin balance)", labels=["market", "quote"])
+        m_drawdown = GaugeMetricFamily("tradeterm_market_drawdown_ratio", "A market account's equity below its peak",
+                                       labels=["market"])
+        m_kill = GaugeMetricFamily("tradeterm_market_kill_switch", "1 when a market broker's kill switch is tripped",
+                                   labels=["market"])
+        reconciled = GaugeMetricFamily("tradeterm_broker_reconciled",
+                                       "1 when a market's broker started, reconciled and reports an account",
+                                       labels=["market"])
+        waiting = set(c.brokers_not_ready())
+        for market in c.markets:
+            reconciled.add_metric([market], 0.0 if market in waiting else 1.0)
+            found = stages.get(market)
+            mv = found.account_view() if found is not None else None
+            if mv is not None:
+                m_equity.add_metric([market, mv.quote_asset], float(mv.equity))
+                m_drawdown.add_metric([market], float(mv.drawdown_pct) / 100.0)
+                m_kill.add_metric([market], 1.0 if mv.kill_switch else 0.0)
+        yield m_equity
+        yield m_drawdown
+        yield m_kill
+        yield reconciled
 
         auto = GaugeMetricFamily("tradeterm_auto_trade", "1 when auto-trade is on for a symbol", labels=["symbol"])
         for symbol in c.options.symbols:

@@ -20,6 +20,7 @@ from tradeterm.trading.preview import Preview
 from tradeterm.trading.ticket import ManualTicket
 from tradeterm.pipeline.chartdata import ChartData
 
+Market = Literal["spot", "usdm"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogKind = Literal["order", "guard", "signal", "feed", "system", "error"]
 
@@ -54,6 +55,8 @@ class BracketRow:
     entry: Decimal | None
     stop: Decimal
     targets: tuple[Decimal, ...]
+    market: Market = "spot"  # which account the bracket trades in
+    leverage: int = 1  # USD-M: the decision's leverage (spot: 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,9 @@ class PositionRow:
     mark: Decimal | None
     unrealised: Decimal | None  # quote currency
     unrealised_r: Decimal | None
+    market: Market = "spot"  # which account holds it (spot: a bracket's bought base; usdm: a futures position)
+    leverage: int | None = None  # USD-M: the symbol's leverage setting
+    liquidation: Decimal | None = None  # USD-M: the exchange's liquidation price
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,8 @@ class AccountView:
     drawdown_pct: Decimal = Decimal(0)
     kill_switch: bool = False
     kill_reason: str = ""
+    market: Market = "spot"  # spot: the paper account; usdm: the futures account (margin balance)
+    venue: str = ""  # the broker's venue name (what a ticket for this account names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +142,15 @@ class Snapshot:
     feed_status: str = "starting"
     timeframes: tuple[str, ...] = field(default=("1m", "5m", "15m", "1h", "4h", "1d"))
     venue: str = "paper"  # where a manual ticket goes (the broker's venue)
-    market: Literal["spot", "usdm"] = "spot"  # decides whether the bracket panel asks for leverage
+    market: Market = "spot"  # the selected market: decides whether the bracket panel asks for leverage
     heartbeat: HeartbeatView | None = None  # None until the first self-check ran
     workers: tuple[WorkerRow, ...] = ()  # supervised stage workers, for a health badge
     auto_symbols: tuple[str, ...] = ()  # every symbol with auto-trade on (auto_trade is the selected one)
+    # Every market the pipeline trades (demo: spot and usdm). ``brackets``, ``orders`` and
+    # ``positions`` hold the rows of all of them (each row says its market); ``account``,
+    # ``venue``, ``guards`` and ``chart`` are the selected market's; ``accounts`` has one per market.
+    markets: tuple[Market, ...] = ("spot",)
+    accounts: tuple[AccountView, ...] = ()
 
 
 @runtime_checkable
@@ -176,6 +189,6 @@ class Intents(Protocol):
 
 
 __all__: Sequence[str] = (
-    "AccountView", "BracketRow", "HeartbeatCheck", "HeartbeatView", "Intents", "LogLine", "PositionRow",
+    "AccountView", "BracketRow", "HeartbeatCheck", "HeartbeatView", "Intents", "LogLine", "Market", "PositionRow",
     "ReadModel", "SignalRow", "Snapshot", "WatchRow", "WorkerRow",
 )

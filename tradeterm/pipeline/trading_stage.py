@@ -1,9 +1,12 @@
 """The trading stage: decisions → broker, order updates → activity log and read model.
 
-In the demo and paper profiles the broker is the paper broker, which fills against the same
-closed candles the chart shows, with the venue's own matching engine. Every ticket goes through
-:func:`tradeterm.trading.decide` with the current guard verdict, so a BLOCK, a filter violation or
-a tripped kill switch refuses the order before anything is sent, whichever UI asked.
+One stage per market. Spot (:class:`TradingStage`): in the demo and paper profiles the broker is
+the paper broker, which fills against the same closed candles the chart shows, with the venue's
+own matching engine. USD-M (:class:`UsdmTradingStage`, demo profile): the USD-M broker against the
+in-process venue's futures side, whose account is itself simulated (leveraged positions, algo
+stops, funding), so it stays offline. Every ticket goes through :func:`tradeterm.trading.decide`
+with the current guard verdict, so a BLOCK, a filter violation or a tripped kill switch refuses
+the order before anything is sent, whichever UI asked.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tradeterm.analysis.guards import EquitySnapshot, ExposureSnapshot
 from tradeterm.brokers.paper import PaperBroker
@@ -21,7 +24,7 @@ from tradeterm.bus import EventBus, Policy
 from tradeterm.contracts import CandleV1, DecisionStatus, OrderUpdateV1, Timeframe
 from tradeterm.errors import UserError
 from tradeterm.pipeline.activity import ActivityLog
-from tradeterm.pipeline.readmodel import AccountView, BracketRow, PositionRow
+from tradeterm.pipeline.readmodel import AccountView, BracketRow, Market, PositionRow
 from tradeterm.trading.bracket_records import ENDED
 from tradeterm.trading.decision import decide
 from tradeterm.trading.filters import SymbolFilters
@@ -39,6 +42,11 @@ QUOTE = "USDT"
 
 @dataclass
 class TradingStage:
+    """The spot market: the paper broker, fed with the spot ingest's closed candles."""
+
+    market: ClassVar[Market] = "spot"  # the read model's label for this stage's rows
+    worker_prefix: ClassVar[str] = ""  # supervised worker names: "" spot (historic names), "usdm-"
+
     symbols: tuple[str, ...]
     bus: EventBus
     activity: ActivityLog
@@ -46,7 +54,7 @@ class TradingStage:
     risk: RiskConfig = field(default_factory=RiskConfig)
     fill_tf: Timeframe = Timeframe.M1
     starting_balance: Decimal = Decimal(10_000)
-    broker: PaperBroker | None = None
+    broker: Any = None  # PaperBroker here; BinanceUsdmBroker in UsdmTradingStage
     account: AccountSnapshot | None = None
     peak_equity: Decimal = Decimal(0)
     day_start_equity: Decimal = Decimal(0)
@@ -59,13 +67,17 @@ class TradingStage:
     @property
     def venue(self) -> str:
         assert self.broker is not None
-        return self.broker.venue
+        return str(self.broker.venue)
+
+    @property
+    def filters(self) -> dict[str, SymbolFilters]:
+        """The broker's exchange filters per symbol (empty before start)."""
+        return dict(self.broker.filters) if self.broker is not None else {}
 
     async def start(self, last_prices: dict[str, Decimal], supervisor: Supervisor | None = None) -> None:
         """Start the broker (which reconciles with the exchange and the store) and the workers:
         candles into the paper engine, order updates into the read model (supervised if given)."""
-        self.broker = PaperBroker.synthetic(list(self.symbols), {QUOTE: self.starting_balance},
-                                            store=self.store, risk=self.risk)
+        self.broker = self._make_broker()
         now = int(time.time() * 1000)
         for symbol, price in last_prices.items():
             self.broker.transport.set_price(symbol, price, now)
@@ -81,6 +93,10 @@ class TradingStage:
         else:
             self._tasks = [asyncio.create_task(self._feed(sub), name="paper-feed"),
                            asyncio.create_task(self._watch_updates(), name="order-updates")]
+
+    def _make_broker(self) -> Any:
+        return PaperBroker.synthetic(list(self.symbols), {QUOTE: self.starting_balance}, store=self.store,
+                                     risk=self.risk)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -101,7 +117,8 @@ class TradingStage:
                     break
             fed = False
             for candle in batch:
-                if candle.tf is not self.fill_tf or candle.symbol not in self.symbols or self.broker is None:
+                if (candle.tf is not self.fill_tf or candle.symbol not in self.symbols or self.broker is None
+                        or candle.venue == "binance-usdm"):  # futures prices never fill a spot order
                     continue
                 try:
                     await self.broker.on_candle(candle)
@@ -144,7 +161,8 @@ class TradingStage:
         ks = self.broker.killswitch
         return AccountView(equity=eq, available=self.account.available, quote_asset=QUOTE,
                            day_pnl=eq - self.day_start_equity, drawdown_pct=dd.quantize(Decimal("0.01")),
-                           kill_switch=ks.tripped, kill_reason=ks.trip.reason if ks.tripped and ks.trip else "")
+                           kill_switch=ks.tripped, kill_reason=ks.trip.reason if ks.tripped and ks.trip else "",
+                           market=self.market, venue=self.venue)
 
     def equity_input(self) -> EquitySnapshot | None:
         if self.account is None:
@@ -160,7 +178,8 @@ class TradingStage:
             return []
         rows = []
         for p in self.broker.positions():
-            rows.append(PositionRow(p.symbol, p.side.value, p.quantity, p.avg_entry or Decimal(0), None, None, None))
+            rows.append(PositionRow(p.symbol, p.side.value, p.quantity, p.avg_entry or Decimal(0), None, None, None,
+                                    market=self.market))
         return rows
 
     def brackets(self) -> list[BracketRow]:
@@ -169,8 +188,12 @@ class TradingStage:
         rows = []
         for did, b in self.broker.brackets.items():
             rows.append(BracketRow(did, b.symbol, b.side.value, b.state.value, b.quantity, b.entry_filled,
-                                   b.entry_price, b.stop_price, tuple(lv.price for lv in b.levels)))
+                                   b.entry_price, b.stop_price, tuple(lv.price for lv in b.levels),
+                                   market=self.market, leverage=self._leverage(did)))
         return rows
+
+    def _leverage(self, decision_id: str) -> int:
+        return 1
 
     # ------------------------------------------------------------------ intents
     async def place(self, ticket: ManualTicket, filters: SymbolFilters, blocked: list[str],
@@ -248,3 +271,115 @@ class TradingStage:
         if self.broker is None or decision_id not in self.broker.brackets:
             raise UserError(f"no bracket {decision_id}")
 
+
+
+@dataclass
+class UsdmTradingStage(TradingStage):
+    """USD-M futures: the USD-M broker against a venue's futures side (demo: the in-process venue,
+    whose futures account is simulated). The venue fills the orders itself and reports over the
+    user-data stream, so no candles are fed here; the account and the exchange's positions (mark,
+    unrealised PnL, liquidation price) are polled every ``poll_s`` and after each fill."""
+
+    market: ClassVar[Market] = "usdm"
+    worker_prefix: ClassVar[str] = "usdm-"
+
+    rest_url: str = ""
+    ws_url: str = ""
+    api_key: str = ""
+    secret: str = ""
+    leverage: int = 5  # every followed symbol is set to this at start; a ticket may ask for another
+    poll_s: float = 1.0
+    exchange_positions: list[Any] = field(default_factory=list)  # FuturesPosition rows, newest poll
+    _poke: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _make_broker(self) -> Any:
+        from tradeterm.brokers.binance_usdm import BinanceUsdmBroker, UsdmSetup
+        from tradeterm.brokers.signing import HmacSigner
+
+        return BinanceUsdmBroker(self.rest_url, HmacSigner(self.api_key, self.secret), self.ws_url,
+                                 setup=UsdmSetup(symbols=tuple(self.symbols), leverage=self.leverage),
+                                 store=self.store, risk=self.risk)
+
+    async def start(self, last_prices: dict[str, Decimal], supervisor: Supervisor | None = None) -> None:
+        """Start the broker (account setup per symbol, reconciliation, user-data stream) and
+        the workers: order updates into the read model, the account poll."""
+        self.broker = self._make_broker()
+        try:
+            self.reconcile_report = await self.broker.start()
+        except BaseException:
+            await self.broker.close()
+            self.broker = None
+            raise
+        for u in self.broker.known.values():
+            self.orders[u.client_order_id] = u
+        await self.refresh_account()
+        self.peak_equity = self.day_start_equity = self.account.equity if self.account else Decimal(0)
+        if supervisor is not None:
+            supervisor.spawn("usdm-order-updates", self._watch_updates)
+            supervisor.spawn("usdm-account", self._poll_account)
+        else:
+            self._tasks = [asyncio.create_task(self._watch_updates(), name="usdm-order-updates"),
+                           asyncio.create_task(self._poll_account(), name="usdm-account")]
+
+    async def refresh_account(self) -> None:
+        if self.broker is None:
+            return
+        await super().refresh_account()
+        self.exchange_positions = await self.broker.position_risk()
+
+    async def _poll_account(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._poke.wait(), self.poll_s)
+            except TimeoutError:
+                pass
+            self._poke.clear()
+            await self.refresh_account()
+
+    def on_update(self, u: OrderUpdateV1) -> None:
+        super().on_update(u)
+        if u.filled_qty > 0:
+            self._poke.set()  # a fill moves the position and the margin: poll now
+
+    def _leverage(self, decision_id: str) -> int:
+        assert self.broker is not None
+        d = self.broker.decisions.get(decision_id)
+        return int(d.leverage) if d is not None else self.leverage
+
+    def positions(self) -> list[PositionRow]:
+        """The exchange's positions (one per symbol, foreign ones included), with the mark price,
+        the unrealised PnL and, where a bracket of ours holds it, that PnL in R."""
+        if self.broker is None:
+            return []
+        stops = {p.symbol: (p.avg_entry, p.stop_price) for p in self.broker.positions()}
+        rows = []
+        for p in self.exchange_positions:
+            qty = abs(p.amount)
+            r = None
+            entry_stop = stops.get(p.symbol)
+            if entry_stop is not None and entry_stop[0] is not None:
+                risk = abs(entry_stop[0] - entry_stop[1]) * qty
+                r = (p.unrealized_pnl / risk).quantize(Decimal("0.01")) if risk > 0 else None
+            lev = self.broker.transport.leverage.get(p.symbol)
+            rows.append(PositionRow(p.symbol, "BUY" if p.amount > 0 else "SELL", qty, p.entry_price,
+                                    p.mark_price or None, p.unrealized_pnl, r, market=self.market,
+                                    leverage=lev, liquidation=p.liquidation_price or None))
+        return rows
+
+    async def close_symbol(self, symbol: str) -> None:
+        """Close our brackets' positions in ``symbol``; a position no bracket of ours holds (a
+        foreign one) is closed reduce-only at market, which can never open or flip one."""
+        assert self.broker is not None
+        ids = [p.decision_id for p in self.broker.positions() if p.symbol == symbol]
+        for did in ids:
+            await self.broker.close_position(did)
+        if not ids:
+            if not any(p.symbol == symbol for p in await self.broker.position_risk(symbol)):
+                raise UserError(f"no open USD-M position in {symbol}")
+            from tradeterm.contracts.trading import OrderLeg
+            from tradeterm.trading.ids import client_order_id, decision_id_for_ticket
+
+            did = decision_id_for_ticket(self.venue, symbol, f"close:{int(time.time() * 1000)}")
+            await self.broker.ingest(await self.broker.transport.close_position(
+                symbol, client_order_id(did, OrderLeg.CLOSE)))
+        self._poke.set()
