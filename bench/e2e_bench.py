@@ -66,7 +66,8 @@ async def one_run(n_symbols: int, bars: int, no_regime: bool, seed: int,
         options = PipelineOptions(symbols=symbols, timeframes=("1m", "15m"), speed=None, venue_paused=True,
                                   seed=seed, history_bars=300, heartbeat_s=3600.0, keep_latency_samples=True,
                                   stale_feed_s=3600.0, ephemeral=True, paper_balance=Decimal(balance),
-                                  guards=_no_regime if no_regime else default_board)
+                                  guards=_no_regime if no_regime else default_board,
+                                  usdm=False)  # auto-trade places on spot; keep the USD-M side out of the figures
         c = PipelineController(settings, options)
         await c.start()
         try:
