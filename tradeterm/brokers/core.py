@@ -27,6 +27,7 @@ from tradeterm.brokers.errors import (
     KillSwitchTripped,
     OrderRejected,
     UnknownSymbol,
+    WouldTrigger,
 )
 from tradeterm.brokers.protocol import Balance, BracketAck, PositionView, ReconcileReport
 from tradeterm.brokers.transport import Report, Transport
@@ -259,6 +260,10 @@ class TradingBroker:
             if isinstance(it, PlaceEntry | ClosePosition):
                 await self._place(b, [it.order])
             elif isinstance(it, PlaceExits):
+                replan = await self._against_market(b, it.orders)
+                if replan is not None:
+                    await self._execute(b, replan)
+                    continue
                 groups = _groups(it.orders)
                 if getattr(self.transport, "parallel_exits", False) and len(groups) > 1:
                     # USD-M: independent orders (no OCO to keep whole), so they go out together:
@@ -269,6 +274,15 @@ class TradingBroker:
                     for group in groups:
                         await self._place(b, group)
             elif isinstance(it, MoveStop):
+                replan = await self._against_market(b, it.place)
+                if replan is not None:
+                    # The new stop is already crossed (or a target is): what replaces it does
+                    # the job; the old exits are cancelled by it or superseded.
+                    if it.cancel and not any(isinstance(r, CancelLegs) for r in replan):
+                        replan = [CancelLegs(decision_id=b.decision_id, client_order_ids=it.cancel,
+                                             reason=it.reason), *replan]  # fmt: skip
+                    await self._execute(b, replan)
+                    continue
                 if getattr(self.transport, "place_before_cancel", False):
                     # USD-M: reduce-only stops lock nothing, so the new one goes first and the
                     # position is never without a stop, not even between two requests.
@@ -285,10 +299,56 @@ class TradingBroker:
                 for cid in it.client_order_ids:
                     await self._cancel(b, cid)
 
+    async def _against_market(self, b: Bracket, specs: Sequence[OrderSpec]) -> list[Intent] | None:
+        """Exits the market already passed, re-planned by the bracket (stop crossed: close at
+        market; spot target crossed: that slice at market); None to send them as planned."""
+        if not specs or b.position <= 0:
+            return None
+        try:
+            last = await self.transport.last_price(b.symbol)
+        except BrokerError as exc:  # no price: send as planned, the reject path still applies
+            log.info("no last price for %s before placing exits: %s", b.symbol, exc)
+            return None
+        intents = b.exits_against_price(specs, last)
+        if intents is not None:
+            await self._audit("exits_crossed", b.log[-1] if b.log else "exits re-planned",
+                              {"decision_id": b.decision_id, "last_price": str(last),
+                               "client_order_ids": [s.client_order_id for s in specs]})  # fmt: skip
+        return intents
+
+    async def _crossed_on_send(self, b: Bracket, specs: list[OrderSpec], exc: OrderRejected) -> bool:
+        """Fallback when the price moved between the check and the send: an exit refused for its
+        price relationship (spot OCO -2010) or for triggering at once (USD-M -2021) is the market
+        having passed it, not an error. Re-plan once against a fresh price; True if handled."""
+        price_reject = isinstance(exc, WouldTrigger) or (
+            exc.code == -2010 and "relationship of the prices" in exc.msg
+        )
+        if not price_reject or any(s.leg not in (OrderLeg.TP, OrderLeg.STOP) for s in specs):
+            return False
+        replan = await self._against_market(b, specs)
+        if replan is None:
+            return False
+        await self._audit("exit_crossed_on_send", str(exc), {"client_order_ids": [s.client_order_id for s in specs]})
+        retried = {s.client_order_id for s in specs}
+        self._sent.difference_update(retried)  # refused: those ids never existed on the venue
+        await self._execute(b, replan)
+        return True
+
+    def _closing(self, b: Bracket) -> bool:
+        """The bracket's latest market close was sent and has not ended yet."""
+        if b.close_revision < 0:
+            return False
+        cid = client_order_id(b.decision_id, OrderLeg.CLOSE, 0, b.close_revision)
+        rec = b.orders.get(cid)
+        return cid in self._sent and (rec is None or not rec.status.is_final)
+
     async def _place(self, b: Bracket, specs: list[OrderSpec]) -> None:
         ids = [s.client_order_id for s in specs]
         if all(i in b.orders for i in ids):
             return
+        exits_only = all(s.leg in (OrderLeg.TP, OrderLeg.STOP) for s in specs)
+        if exits_only and not self._reconciling and self._closing(b):
+            return  # a market close of the whole position is on its way (e.g. a crossed stop)
         if self._reconciling:
             if await self._found_on_exchange(b, ids):
                 return
@@ -308,6 +368,8 @@ class TradingBroker:
             else:
                 reports = await self._place_pair(b, specs)
         except OrderRejected as exc:
+            if not self._reconciling and await self._crossed_on_send(b, specs, exc):
+                return
             self._rejects[b.decision_id] = self._rejects.get(b.decision_id, 0) + 1
             self._record(now, error=True)
             await self._audit("order_rejected", str(exc), {"client_order_ids": ids})

@@ -34,7 +34,7 @@ when the acknowledgement of the command's order arrives (its revision is in its 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +56,14 @@ from tradeterm.trading.bracket_records import (
     OrderRecord,
 )
 from tradeterm.trading.decimals import fmt, round_to_step, split_exact
-from tradeterm.trading.exits import close_order, exit_shape, stop_order, take_profit_order
+from tradeterm.trading.exits import (
+    already_crossed,
+    close_order,
+    exit_shape,
+    stop_order,
+    take_profit_now,
+    take_profit_order,
+)
 from tradeterm.trading.filters import Market, SymbolFilters
 from tradeterm.trading.ids import MAX_REVISION, client_order_id, parse_client_order_id
 from tradeterm.trading.intents import (
@@ -349,6 +356,45 @@ class Bracket(BracketBook):
         return True
 
     # ----------------------------------------------------------------- updates
+    def exits_against_price(
+        self, orders: Sequence[OrderSpec], last: Decimal
+    ) -> list[Intent] | None:
+        """Re-plan exit orders (a PlaceExits' or MoveStop's ``place``) the market already passed
+        at ``last``; None when nothing is crossed (send them as planned).
+
+        * A stop already crossed "triggered" before it could be placed: cancel what works and
+          close the whole position at market (the venue would refuse the stop: spot OCO -2010,
+          USD-M -2021).
+        * A spot take profit already crossed: that slice is sold at market, alone (a LIMIT_MAKER
+          would be refused); the other slices keep their OCO pairs, so the stop still works.
+        """
+        if self.position <= 0 or self.flattening or self.state in ENDED:
+            return None
+        if any(s.leg is OrderLeg.STOP and already_crossed(self.side, s, last) for s in orders):
+            reason = (f"stop {fmt(self.stop_price)} already crossed (last {fmt(last)}) before it "
+                      "could be placed: closing at market")  # fmt: skip
+            self._note(reason)
+            return self._close_intents(reason)
+        hit = {
+            s.index
+            for s in orders
+            if s.leg is OrderLeg.TP
+            and s.order_type is OrderType.LIMIT_MAKER
+            and already_crossed(self.side, s, last)
+        }
+        if not hit:
+            return None
+        out: list[OrderSpec] = []
+        for s in orders:
+            if s.index in hit and s.list_client_order_id is not None:
+                if s.leg is OrderLeg.TP:
+                    out.append(take_profit_now(s))
+                    self._note(f"take profit {s.index} at {fmt(s.price)} already crossed (last "
+                               f"{fmt(last)}): {fmt(s.quantity)} sold at market")  # fmt: skip
+                continue  # its stop half: nothing left to protect once the slice is sold
+            out.append(s)
+        return [PlaceExits(decision_id=self.decision_id, orders=tuple(out), oco=True)]
+
     def apply(self, u: OrderUpdateV1) -> list[Intent]:
         """Advance on one order update; returns what the broker must do now."""
         parsed = parse_client_order_id(u.client_order_id)

@@ -150,3 +150,24 @@ def close_order(
         side=opposite(position_side), order_type=OrderType.MARKET, quantity=quantity,
         reduce_only=filters.market is Market.USDM,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ exits against the market
+def already_crossed(position_side: Side, spec: OrderSpec, last: Decimal) -> bool:
+    """The market is already at or past this exit's price: a stop would trigger at once (spot
+    OCO: -2010 "relationship of the prices"; USD-M STOP_MARKET: -2021), a take profit would take
+    liquidity (a LIMIT_MAKER cannot)."""
+    long = position_side is Side.BUY
+    if spec.leg is OrderLeg.STOP and spec.stop_price is not None:
+        return last <= spec.stop_price if long else last >= spec.stop_price
+    if spec.leg is OrderLeg.TP and spec.price is not None:
+        return last >= spec.price if long else last <= spec.price
+    return False
+
+
+def take_profit_now(spec: OrderSpec) -> OrderSpec:
+    """A take-profit slice whose target the market already passed: sold at market, alone (its
+    OCO stop half is not needed for a slice that closes at once)."""
+    return spec.model_copy(
+        update={"order_type": OrderType.MARKET, "price": None, "list_client_order_id": None}
+    )
