@@ -1,9 +1,13 @@
-"""UI rendering costs.
+"""UI costs: chart render per frame, key -> repaint latency, cold start, memory while streaming.
 
-Usage: python bench/ui_bench.py [--section chart] [--bars 500] [--size 200x50] [--runs 200]
+Usage: python bench/ui_bench.py [--section chart|latency|cold|cold-real|rss|all] [options]
+  chart:     [--bars 500] [--size 200x50] [--runs 200]
+  latency:   [--size 200x50] [--presses 120] [--repeat 3] [--stream-interval 0.01] [--fps 10]
+  cold:      [--cold-runs 3]         cold-real: [--cold-runs 3] [--size 200x50]
+  rss:       [--duration 60] [--sample 5] [--stream-interval 0.01] [--fps 10]
 
 Section ``chart``: the candle chart with every overlay on (EMA 20/50/200, Bollinger, VWAP, swings,
-BOS/CHOCH, order blocks, FVGs, liquidity, three order lines), synthetic BTCUSDT 1m data and its
+BOS/CHOCH, order blocks, FVGs, liquidity pools and sweeps, three order lines), synthetic BTCUSDT 1m data and its
 SMC pass. It prints the median and p99 time of one *frame* — every line of the widget rendered —
 in these cases:
 
@@ -18,13 +22,54 @@ in these cases:
 * ``widget live tick``: ``set_data`` with the open candle moved (full rebuild + row diff), and
   how many rows it refreshed.
 
-The goal (TUI issue) is <= 5 ms per frame at 200x50 with 500 candles and every overlay on.
+Goal (TUI issue): <= 5 ms per frame at 200x50 with 500 candles and every overlay on.
+
+Section ``latency`` — key -> repaint, goal p99 <= 50 ms while 20 symbols stream. The whole
+workstation (``TradetermApp``) runs headless (``run_test``) at ``--size`` over a
+``FakePipeline`` with 20 symbols, which a ``FakeFeed`` streams on the app's event loop (as the
+live pipeline's ingest shares it): every ``--stream-interval`` seconds one more closed 1m bar
+on every symbol, so at the default 0.01 s every poll of the read model (``--fps`` Hz, the
+app's default 10) finds all 20 watchlist rows, the guards, the blotter marks and the chart
+changed — the UI's worst case, whatever the market's real speed. The fake rebuilds its chart
+(SMC pass and indicators over 300 bars) at each poll, as a pipeline would for a closed bar.
+
+Method: ``App._display`` is wrapped (:class:`FrameProbe`). Headless, Textual composes every
+frame but writes nothing; the probe then builds the terminal bytes with the app's console
+(``render_segments``, what a real driver writes), so a frame ends when its ANSI exists. Keys are
+sent through the driver (``driver.send_message(Key)``, the path of a terminal's input thread) at
+random 50-150 ms gaps. A key's latency runs from that call to the end of the first frame whose
+*fingerprint* — chart view state, charted symbol and timeframe, watchlist cursor, focused widget
+— differs from the one before the key; streamed data never changes the fingerprint, so a frame
+that only repainted prices does not count. The script cycles zoom in/out, pan left/right, an
+overlay toggle on/off, timeframe up/down, focus to the watchlist, a cursor move, Enter (symbol
+switch: intent, fresh snapshot, new chart) and focus back to the chart. Printed: p50/p99/max of
+each run and per key kind, and the median over ``--repeat`` runs. Machine load matters: the
+runs share the CPU with whatever else runs.
+
+Section ``cold`` — cold start to the first painted chart, goal <= 1.5 s: wall time from spawning
+``python bench/ui_bench.py --cold-child`` (a subprocess, so interpreter start and every import
+count) to that child reporting its first frame with candles on the chart. The child builds the
+default ``FakePipeline`` (3 symbols x 24,000 1m bars generated from the seed, the SMC pass) and
+runs the app headless at 200x50. Median of ``--cold-runs``.
+
+Section ``cold-real`` — the same for the real thing: ``python -m tradeterm --ephemeral`` (demo
+profile: built-in venue, ingest, analysis, paper broker, a temporary database) in a
+pseudo-terminal of ``--size`` with empty config/data directories, truecolor; the time runs from
+the fork to the first output containing a candle wick glyph (``╽``/``╿``, which only the chart
+draws). Then ctrl+q, and the exit status is reported.
+
+Section ``rss`` — resident memory while streaming, goal <= 200 MB and flat: the latency set-up
+without keys, streaming for ``--duration`` seconds (the issue asks for 10 minutes:
+``--duration 600``), the charted symbol or timeframe switched every 2 s (so every cache fills),
+RSS read from ``/proc/self/statm`` every ``--sample`` seconds. Printed: start, after warm-up
+(the first quarter of the run), end, max, and the least-squares slope after warm-up in MB/min.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -35,7 +80,7 @@ import numpy as np
 
 T0 = 1_704_067_200_000
 ALL_OVERLAYS = frozenset(
-    {"ema", "bb", "vwap", "swings", "structure", "ob", "fvg", "liquidity", "orders"}
+    {"ema", "bb", "vwap", "swings", "structure", "ob", "fvg", "liquidity", "sweeps", "orders"}
 )
 
 
@@ -57,7 +102,7 @@ def _time(fn: Callable[[], object], runs: int, warmup: int = 3) -> list[float]:
 
 
 def _chart_data(bars: int) -> Any:
-    from tradeterm.analysis.smc import analyze
+    from tradeterm.analysis.smc import analyze, codes
     from tradeterm.market.synthetic import SyntheticMarket
     from tradeterm.ui.widgets.chart import chart_data
 
@@ -68,7 +113,10 @@ def _chart_data(bars: int) -> Any:
         ("stop", last * 0.997, "SL"),
         ("target", last * 1.006, "TP1"),
     ]
-    return chart_data(frame, smc=analyze(frame), orders=orders, price_decimals=2)
+    smc = analyze(frame)
+    data = chart_data(frame, smc=smc, orders=orders, price_decimals=2)
+    # Sweeps travel with BOS/CHOCH in ``breaks`` (chart_data passes BOS/CHOCH only).
+    return replace(data, breaks=smc.structure.of_kind(codes.BOS, codes.CHOCH, codes.SWEEP))
 
 
 def _moved(data: Any, i: int) -> Any:
@@ -184,8 +232,475 @@ async def _bench_widget(data: Any, width: int, height: int, runs: int) -> None:
         print(f"    rows refreshed per tick: median {rows_per_tick:.0f} of {height}")
 
 
+# ============================================================================ the live app
+#
+# Sections ``latency``, ``rss`` and ``cold`` drive the whole workstation (TradetermApp) with a
+# streaming fake pipeline; see the module docstring for the method.
+
+WATCH_20: tuple[str, ...] = (
+    "BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT", "AVAXUSDT",
+    "DOTUSDT", "LINKUSDT", "LTCUSDT", "TRXUSDT", "ATOMUSDT", "NEARUSDT", "APTUSDT", "ARBUSDT",
+    "OPUSDT", "FILUSDT", "INJUSDT", "SUIUSDT",
+)  # fmt: skip
+
+
+def _pct(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+class FrameProbe:
+    """Timestamps every frame the app hands to its driver, and builds the terminal bytes.
+
+    Headless, ``App._display`` returns without writing anything; the probe wraps it and, after
+    the original, renders the update to ANSI with the app's console (``render_segments``, which
+    is what a real terminal driver writes), so a frame's cost includes the serialisation. For
+    each frame it stores (start, end, bytes, fingerprint), where the fingerprint is the part of
+    the UI state that keys change (chart view, symbol, timeframe, watchlist cursor, focus).
+    """
+
+    def __init__(self, app: Any, fingerprint: Callable[[], object]) -> None:
+        from textual._compositor import CompositorUpdate
+
+        self.frames: list[tuple[float, float, int, object]] = []
+        self._fingerprint = fingerprint
+        # (sent, fingerprint before, future): resolved with the end time of the first frame
+        # that started after ``sent`` and shows a different fingerprint.
+        self.waiting: tuple[float, object, asyncio.Future[float]] | None = None
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            t0 = time.perf_counter()
+            original(screen, renderable)
+            if renderable is None or app._batch_count:
+                return
+            size = 0
+            if isinstance(renderable, CompositorUpdate):
+                size = len(renderable.render_segments(app.console).encode())
+            end, fp = time.perf_counter(), self._fingerprint()
+            self.frames.append((t0, end, size, fp))
+            if self.waiting is not None:
+                sent, before, future = self.waiting
+                if t0 >= sent and fp != before and not future.done():
+                    future.set_result(end)
+
+        app._display = display
+
+
+def _workstation(symbols: tuple[str, ...], fps: int) -> tuple[Any, Any]:
+    from tradeterm.ui.app import TradetermApp
+    from tradeterm.ui.fake import FakePipeline
+
+    fake = FakePipeline(symbols)
+    return TradetermApp(fake, max_fps=fps), fake
+
+
+def _fingerprint(app: Any) -> Callable[[], object]:
+    from tradeterm.ui.widgets.chart import ChartWidget
+    from tradeterm.ui.widgets.watchlist import Watchlist
+
+    chart = app.query_one(ChartWidget)
+    watch = app.query_one(Watchlist)
+
+    def fp() -> object:
+        f = chart.data.frame
+        focused = app.focused
+        return (chart.state, f.symbol, str(f.tf), watch.cursor_row, id(focused))
+
+    return fp
+
+
+# (label, key): "j/k" moves the watchlist cursor down, or up at the last row.
+KEY_SCRIPT: tuple[tuple[str, str], ...] = (
+    ("zoom", "plus"),
+    ("zoom", "minus"),
+    ("pan", "left"),
+    ("pan", "right"),
+    ("overlay", "e"),
+    ("overlay", "e"),
+    ("timeframe", "right_square_bracket"),
+    ("timeframe", "left_square_bracket"),
+    ("focus", "f3"),
+    ("cursor", "j/k"),
+    ("symbol", "enter"),
+    ("focus", "f2"),
+)
+
+
+class GcClock:
+    """Milliseconds spent in the cyclic garbage collector (gc.callbacks), per generation."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.spent = [0.0, 0.0, 0.0]
+        self._start = 0.0
+        self._gc = gc
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.spent[info["generation"]] += (time.perf_counter() - self._start) * 1000
+
+    def close(self) -> None:
+        self._gc.callbacks.remove(self._callback)
+
+
+# (latency ms, key, ms waiting for a CPU, ms in full collections) of one key press
+Slow = tuple[float, str, float, float]
+
+
+async def _measure_keys(
+    app: Any,
+    probe: FrameProbe,
+    presses: int,
+    seed: int,
+    gc_clock: GcClock,
+    timeout: float = 2.0,
+) -> tuple[dict[str, list[float]], int, list[Slow]]:
+    """Send ``presses`` keys through the driver (as a terminal's input thread does) at random
+    intervals of 50-150 ms, and for each the time until the end of the first frame whose
+    fingerprint differs from the one before the key. Also returns, per key, how long the
+    process waited for a CPU and sat in full GC collections meanwhile (to explain outliers)."""
+    import random
+
+    from textual import events
+
+    from tradeterm.ui.widgets.watchlist import Watchlist
+
+    rng = random.Random(seed)
+    watch = app.query_one(Watchlist)
+    fp = probe._fingerprint
+    driver = app._driver
+    out: dict[str, list[float]] = {}
+    slow: list[Slow] = []
+    misses = 0
+    for i in range(presses):
+        label, key = KEY_SCRIPT[i % len(KEY_SCRIPT)]
+        if key == "j/k":
+            key = "j" if watch.cursor_row < watch.row_count - 1 else "k"
+        char = {"plus": "+", "minus": "-", "e": "e", "j": "j", "k": "k"}.get(key)
+        char = char or {"right_square_bracket": "]", "left_square_bracket": "["}.get(key)
+        char = char or ("\r" if key == "enter" else None)
+        await asyncio.sleep(rng.uniform(0.05, 0.15))
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        before = fp()
+        wait0, gc0 = _sched()[1], gc_clock.spent[2]
+        sent = time.perf_counter()
+        probe.waiting = (sent, before, future)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+        try:
+            done = await asyncio.wait_for(future, timeout) - sent
+        except TimeoutError:
+            misses += 1
+            print(f"    no repaint within {timeout:.0f} s after {key!r} ({label})")
+            continue
+        finally:
+            probe.waiting = None
+        out.setdefault(label, []).append(done)
+        waited = (_sched()[1] - wait0) * 1000
+        slow.append((done * 1000, key, waited, gc_clock.spent[2] - gc0))
+    slow.sort(reverse=True)
+    return out, misses, slow[:5]
+
+
+def _sched() -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of this thread, from the
+    kernel's scheduler statistics: the second says how much the machine's load added."""
+    with open("/proc/self/schedstat") as f:
+        run_ns, wait_ns, _ = (int(v) for v in f.read().split())
+    return run_ns / 1e9, wait_ns / 1e9
+
+
+def bench_latency(args: argparse.Namespace) -> None:
+    asyncio.run(_bench_latency(args))
+
+
+async def _bench_latency(args: argparse.Namespace) -> None:
+    from tradeterm.ui.fake import FakeFeed
+
+    app, fake = _workstation(WATCH_20, args.fps)
+    feed = FakeFeed(fake, interval=args.stream_interval)
+    Result = tuple[
+        dict[str, list[float]], int, int, float, list[int], tuple[float, float], list[Slow]
+    ]
+    results: list[Result] = []
+    gc_clock = GcClock()
+    async with app.run_test(size=(args.width, args.height)) as pilot:
+        await pilot.pause()
+        probe = FrameProbe(app, _fingerprint(app))
+
+        async def run(seed: int) -> Result:
+            frames0, ticks0, t0, s0 = len(probe.frames), feed.ticks, time.perf_counter(), _sched()
+            by_key, misses, slow = await _measure_keys(
+                app, probe, args.presses, seed=seed, gc_clock=gc_clock
+            )
+            elapsed = time.perf_counter() - t0
+            s1 = _sched()
+            sizes = [f[2] for f in probe.frames[frames0:]]
+            cpu = ((s1[0] - s0[0]) / elapsed, (s1[1] - s0[1]) / elapsed)
+            return by_key, misses, feed.ticks - ticks0, elapsed, sizes, cpu, slow
+
+        feed.start()
+        await asyncio.sleep(1.0)  # warm-up: the stream running, every cache filled once
+        for i in range(args.repeat):
+            results.append(await run(i))
+        await feed.stop()
+        baseline = await run(99)  # the same keys with the market frozen
+    gc_clock.close()
+    interval = "max (no sleep)" if args.stream_interval == 0 else f"{args.stream_interval}s"
+    print(
+        f"key -> repaint: TradetermApp headless {args.width}x{args.height}, {len(WATCH_20)} symbols "
+        f"streaming (FakeFeed, tick every {interval}: one 1m bar on every symbol), "
+        f"poll {args.fps} Hz, {args.presses} keys x {args.repeat} runs"
+    )
+    p50s, p99s = [], []
+
+    def line(name: str, r: Result) -> tuple[float, float]:
+        by_key, misses, ticks, elapsed, sizes, (busy, waited), slow = r
+        every = [x * 1000 for v in by_key.values() for x in v]
+        p50, p99 = _pct(every, 0.5), _pct(every, 0.99)
+        print(
+            f"  {name}: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {max(every):6.1f} ms"
+            f"  (n={len(every)}, missed {misses}; {ticks / elapsed:,.0f} ticks/s, "
+            f"{len(sizes) / elapsed:.1f} frames/s, median frame "
+            f"{statistics.median(sizes or [0]) / 1024:.1f} KB; on CPU {busy:.0%}, "
+            f"waiting for a CPU {waited:.0%})"
+        )
+        print(
+            "    slowest (ms: key, of which waiting for a CPU / in full GC): "
+            + "; ".join(f"{ms:.0f}: {k}, {w:.0f}/{g:.0f}" for ms, k, w, g in slow)
+        )
+        return p50, p99
+
+    for i, r in enumerate(results, 1):
+        p50, p99 = line(f"run {i}", r)
+        p50s.append(p50)
+        p99s.append(p99)
+    merged: dict[str, list[float]] = {}
+    for by_key, *_ in results:
+        for k, v in by_key.items():
+            merged.setdefault(k, []).extend(x * 1000 for x in v)
+    for k, v in merged.items():
+        print(f"    {k:<10} p50 {_pct(v, 0.5):6.1f} ms  p99 {_pct(v, 0.99):6.1f} ms  (n={len(v)})")
+    print(
+        f"  median of runs: p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms"
+        f"  (goal p99 <= 50 ms)"
+    )
+    line("baseline, feed stopped", baseline)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    import resource
+
+    return pages * resource.getpagesize() / 2**20
+
+
+def bench_rss(args: argparse.Namespace) -> None:
+    asyncio.run(_bench_rss(args))
+
+
+async def _bench_rss(args: argparse.Namespace) -> None:
+    """Stream for ``--duration`` seconds, switching symbol or timeframe every 2 s as a trader
+    would (so every cache fills), and sample the resident set every ``--sample`` seconds."""
+    import gc
+
+    from tradeterm.ui.fake import FakeFeed
+
+    app, fake = _workstation(WATCH_20, args.fps)
+    feed = FakeFeed(fake, interval=args.stream_interval)
+    samples: list[tuple[float, float]] = []
+    async with app.run_test(size=(args.width, args.height)) as pilot:
+        await pilot.pause()
+        FrameProbe(app, lambda: None).frames = []  # frames are rendered to ANSI as in a terminal
+        feed.start()
+        t0 = time.perf_counter()
+        next_sample = t0
+        next_switch = t0 + 2.0
+        step = 0
+        while (now := time.perf_counter()) - t0 < args.duration:
+            if now >= next_sample:
+                samples.append((now - t0, _rss_mb()))
+                next_sample += args.sample
+            if now >= next_switch:
+                step += 1
+                screen = app.main_screen
+                if step % 3:
+                    screen.select(symbol=WATCH_20[step % len(WATCH_20)])
+                else:
+                    screen.select(tf=("1m", "5m", "15m", "1h")[step // 3 % 4])
+                next_switch += 2.0
+            await asyncio.sleep(0.05)
+        samples.append((time.perf_counter() - t0, _rss_mb()))
+        await feed.stop()
+    gc.collect()
+    xs = np.array([t for t, _ in samples]) / 60.0
+    ys = np.array([m for _, m in samples])
+    late = xs >= xs[-1] * 0.25  # the first quarter is warm-up (caches filling)
+    slope = float(np.polyfit(xs[late], ys[late], 1)[0]) if late.sum() >= 2 else float("nan")
+    print(
+        f"RSS: TradetermApp headless {args.width}x{args.height}, {len(WATCH_20)} symbols streaming "
+        f"({feed.ticks:,} ticks), symbol/timeframe switched every 2 s, {args.duration:.0f} s"
+    )
+    print(
+        f"  start {ys[0]:.1f} MB  after warm-up {ys[late][0]:.1f} MB  end {ys[-1]:.1f} MB  "
+        f"max {ys.max():.1f} MB  slope after warm-up {slope:+.2f} MB/min  (goal <= 200 MB, flat)"
+    )
+    print("  samples (s: MB): " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m in samples))
+
+
+COLD_MARK = "COLD-PAINTED"
+
+
+def _cold_child() -> None:
+    """Child of the ``cold`` section: import, build the app over the default fake (3 symbols,
+    24,000 1m bars each generated from the seed), run headless and report the first frame
+    whose chart has candles."""
+    import os
+
+    t_imports = time.perf_counter()
+    from tradeterm.ui.app import TradetermApp
+    from tradeterm.ui.fake import FakePipeline
+    from tradeterm.ui.widgets.chart import ChartWidget
+
+    t_imported = time.perf_counter()
+    app = TradetermApp(FakePipeline())
+
+    async def main() -> None:
+        async with app.run_test(size=(200, 50)) as pilot:
+            chart = app.query_one(ChartWidget)
+            probe = FrameProbe(app, lambda: len(chart.data))
+            while not any(f[3] for f in probe.frames):
+                await asyncio.sleep(0.001)
+            print(
+                f"{COLD_MARK} imports {1000 * (t_imported - t_imports):.0f}",
+                flush=True,
+            )
+            await pilot.pause()
+
+    asyncio.run(main())
+    os._exit(0)  # the measurement is done; skip interpreter teardown
+
+
+def bench_cold(args: argparse.Namespace) -> None:
+    """Wall time from spawning ``python bench/ui_bench.py --cold-child`` to the child's first
+    frame with a painted chart: interpreter start, every import, the fake market's generation
+    and SMC pass, app start and the first frame. Median of ``--cold-runs``."""
+    import subprocess
+    import sys
+
+    times, imports = [], []
+    for _ in range(args.cold_runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--cold-child"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(COLD_MARK):
+                times.append(time.perf_counter() - t0)
+                imports.append(float(line.split()[2]))
+                break
+        proc.wait(timeout=60)
+    print(
+        f"cold start to first painted chart (subprocess, headless TradetermApp over the default "
+        f"fake): median {statistics.median(times):.2f} s over {len(times)} runs "
+        f"({', '.join(f'{t:.2f}' for t in times)}); of which tradeterm.ui imports "
+        f"{statistics.median(imports):.0f} ms  (goal <= 1.5 s)"
+    )
+
+
+def bench_cold_real(args: argparse.Namespace) -> None:
+    """``python -m tradeterm --ephemeral`` (demo profile: built-in venue, ingest, analysis,
+    paper broker) in a pseudo-terminal of ``--size``, fresh config/data dirs: wall time from the
+    spawn to the first output containing candle wick glyphs (``╽``/``╿``, drawn only by the
+    chart), then ctrl+q. Median of ``--cold-runs``."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import signal
+    import struct
+    import sys
+    import tempfile
+    import termios
+
+    times: list[float] = []
+    exits: list[str] = []
+    for _ in range(args.cold_runs):
+        with tempfile.TemporaryDirectory() as home:
+            env = {
+                **os.environ,
+                "TERM": "xterm-256color",
+                "COLORTERM": "truecolor",
+                "HOME": home,
+                "XDG_CONFIG_HOME": os.path.join(home, "config"),
+                "XDG_DATA_HOME": os.path.join(home, "data"),
+                "XDG_CACHE_HOME": os.path.join(home, "cache"),
+            }
+            t0 = time.perf_counter()
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execvpe(sys.executable, [sys.executable, "-m", "tradeterm", "--ephemeral"], env)
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", args.height, args.width, 0, 0))
+            os.kill(pid, signal.SIGWINCH)
+            buf = b""
+            painted = None
+            while time.perf_counter() - t0 < 30:
+                ready, _, _ = select.select([fd], [], [], 0.5)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                buf = buf[-8:] + chunk
+                if "╽".encode() in buf or "╿".encode() in buf:
+                    painted = time.perf_counter() - t0
+                    break
+            os.write(fd, b"\x11")  # ctrl+q
+            deadline = time.perf_counter() + 10
+            status = None
+            while time.perf_counter() < deadline:
+                with contextlib.suppress(OSError):
+                    select.select([fd], [], [], 0.2)
+                    os.read(fd, 65536)
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    exits.append(f"exit {os.waitstatus_to_exitcode(status)}")
+                    break
+            else:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                exits.append("killed (no exit 10 s after ctrl+q)")
+            os.close(fd)
+            if painted is None:
+                print("  no chart painted within 30 s (is the demo pipeline working?)")
+            else:
+                times.append(painted)
+    if times:
+        print(
+            f"cold start to first painted chart (python -m tradeterm --ephemeral in a "
+            f"{args.width}x{args.height} pty): median {statistics.median(times):.2f} s over "
+            f"{len(times)} runs ({', '.join(f'{t:.2f}' for t in times)})  (goal <= 1.5 s); "
+            f"after ctrl+q: {', '.join(exits)}"
+        )
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "chart": lambda a: bench_chart(a.bars, a.width, a.height, a.runs),
+    "latency": bench_latency,
+    "cold": bench_cold,
+    "cold-real": bench_cold_real,
+    "rss": bench_rss,
 }
 
 
@@ -197,7 +712,24 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=500)
     parser.add_argument("--size", default="200x50", help="WIDTHxHEIGHT in cells")
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--fps", type=int, default=10, help="the app's snapshot poll rate")
+    parser.add_argument(
+        "--stream-interval",
+        type=float,
+        default=0.01,
+        help="seconds between feed ticks (default 0.01: every symbol changes between any two "
+        "polls, the UI's worst case; 0 = no sleep at all)",
+    )
+    parser.add_argument("--presses", type=int, default=120, help="keys per latency run")
+    parser.add_argument("--repeat", type=int, default=3, help="latency runs")
+    parser.add_argument("--duration", type=float, default=60.0, help="rss: seconds to stream")
+    parser.add_argument("--sample", type=float, default=5.0, help="rss: seconds between samples")
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cold_child:
+        _cold_child()
+        return
     args.width, args.height = (int(v) for v in args.size.lower().split("x"))
     for name, fn in SECTIONS.items():
         if args.section in (name, "all"):

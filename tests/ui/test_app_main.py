@@ -6,6 +6,7 @@ import pytest
 from textual.widgets import RichLog
 
 from tests.ui import workstation_app
+from tradeterm.analysis.smc import codes
 from tradeterm.errors import UserError
 from tradeterm.ui.app import TradetermApp
 from tradeterm.ui.fake import FakePipeline
@@ -306,3 +307,67 @@ def test_venue_of_prefers_the_pipeline_then_the_snapshot() -> None:
     assert venue_of(fake.snapshot(), fake) == "paper-usdm"
     assert venue_of(fake.snapshot(), object()) == "paper-usdm"  # from the signals
     assert venue_of(None, object()) == "paper"
+
+
+def _chart_text(chart: ChartWidget) -> str:
+    return "\n".join(chart.render_line(y).text for y in range(chart.size.height))
+
+
+async def test_sweeps_are_drawn_and_toggled_by_their_key() -> None:
+    """ETHUSDT 1m has one liquidity sweep in the fake's data: zoom out to it, see its "$"
+    mark, hide it with "w", show it again."""
+    app, fake = workstation_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "down", "enter")
+        await pilot.pause()
+        assert fake.symbol == "ETHUSDT"
+        await pilot.press("f2")
+        await pilot.pause()
+        chart = app.query_one(ChartWidget)
+        assert app.focused is chart
+        breaks = chart.data.breaks
+        assert breaks is not None
+        sweep_bars = breaks.bar[breaks.kind == codes.SWEEP]
+        assert sweep_bars.shape[0] >= 1
+        assert chart.state.shows("sweeps")  # on by default, like the liquidity pools
+        for _ in range(4):  # zoom out until the sweep candle is in view
+            scene = chart._current_scene()
+            assert scene is not None
+            if scene.window.start <= int(sweep_bars[0]) < scene.window.stop:
+                break
+            await pilot.press("minus")
+        assert "$" in _chart_text(chart)
+        await pilot.press("w")
+        assert not chart.state.shows("sweeps")
+        assert "$" not in _chart_text(chart)
+        await pilot.press("w")
+        assert "$" in _chart_text(chart)
+
+
+async def test_running_app_tunes_the_garbage_collector_for_streaming() -> None:
+    """Full collections stall the loop for the whole object graph; the running app collects
+    young garbage in larger batches and old objects far more rarely than CPython's default."""
+    import gc
+
+    from tradeterm.ui.app import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        app, _ = workstation_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            young, middle, full = gc.get_threshold()
+            assert (young, middle, full) == GC_THRESHOLDS
+            assert young > 700 and full > 10
+    finally:
+        gc.set_threshold(*before)
+
+
+async def test_the_first_frame_already_shows_a_snapshot() -> None:
+    """The screen shows the first snapshot while mounting, not a refresh later: a key pressed
+    (or a screenshot taken) as soon as the app is up never meets empty panels."""
+    app, fake = workstation_app()
+    async with app.run_test(size=SIZE):
+        assert app.main_screen.snapshot is fake.snapshot()
+        assert app.query_one(ChartWidget).data is fake.snapshot().chart

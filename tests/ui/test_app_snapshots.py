@@ -12,6 +12,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from tests.ui import workstation_app
+from tests.ui.colour import at_colour_depth, colour_system
 from tests.ui.test_chart_snapshots import TopLevelSnapshots, TopLevelSVGExtension
 
 
@@ -30,6 +31,23 @@ def test_main_120x40(snap_compare: Any, theme: str) -> None:
     """The workstation in each shipped theme."""
     app, _ = workstation_app(theme=theme)
     assert snap_compare(app, terminal_size=(120, 40))
+
+
+@pytest.mark.parametrize(
+    ("theme", "depth"),
+    [
+        ("tradeterm-dark", "standard"),
+        ("tradeterm-dark", "256"),
+        ("tradeterm-contrast", "standard"),
+        ("tradeterm-light", "256"),
+    ],
+)
+def test_main_120x40_low_colour(snap_compare: Any, theme: str, depth: str) -> None:
+    """Over SSH without COLORTERM: the workstation as a 16- ("standard") or 256-colour terminal
+    shows it (the chart's palette adapted, every colour downgraded as Rich writes it)."""
+    with colour_system(depth):
+        app, _ = workstation_app(theme=theme)
+    assert snap_compare(at_colour_depth(app, depth), terminal_size=(120, 40))
 
 
 def test_main_80x24(snap_compare: Any) -> None:

@@ -297,6 +297,85 @@ def test_structure_line_runs_from_broken_swing_to_break_bar() -> None:
     assert marked[0] == 5 and marked[-1] == 15
 
 
+def _sweeps(rows: list[tuple[int, int, int, float, int]]) -> StructureTable:
+    """(kind, direction, bar, price, ref_bar) rows of a structure table."""
+    n = len(rows)
+    col = list(zip(*rows))
+    return StructureTable(
+        kind=np.array(col[0], dtype=np.int8),
+        direction=np.array(col[1], dtype=np.int8),
+        bar=np.array(col[2], dtype=np.int64),
+        conf=np.array(col[2], dtype=np.int64),
+        price=np.array(col[3], dtype=np.float64),
+        label=np.zeros(n, dtype=np.int8),
+        ref_bar=np.array(col[4], dtype=np.int64),
+    )
+
+
+def test_sweep_level_runs_from_the_pool_to_the_sweeping_candle_marked_by_its_wick() -> None:
+    # Flat candles 9..10.2; bar 12 pokes above equal highs at 10.5 (a bearish sweep of buy-side
+    # liquidity) and bar 16 below equal lows at 8.5 (a bullish sweep of sell-side liquidity).
+    ohlc = [(10.0, 10.2, 9.0, 10.0)] * 20
+    ohlc[12] = (10.0, 11.0, 9.0, 10.0)
+    ohlc[16] = (10.0, 10.2, 8.0, 10.0)
+    frame = small_frame(ohlc)
+    table = _sweeps(
+        [
+            (codes.SWEEP, codes.BEAR, 12, 10.5, 4),
+            (codes.SWEEP, codes.BULL, 16, 8.5, 7),
+            (codes.BOS, codes.BULL, 18, 10.1, 2),  # not a sweep: left to "structure"
+        ]
+    )
+    data = ChartData(frame, breaks=table)
+    state = ViewState(zoom=ONE_COL, overlays=frozenset({"sweeps"}))
+    base = _base(data, state, (60, 24))
+    scale = base.scene.scale
+    ch, fg, _ = _pane(base)
+    # The swept highs: dotted in the sweep colour from the pool's newer swing up to the candle.
+    y = scale.row(10.5)
+    dotted = np.flatnonzero((ch[y] == ord("┈")) & (fg[y] == Role.SWEEP))
+    assert dotted.tolist() == list(range(4, 12))
+    y = scale.row(8.5)
+    assert np.flatnonzero((ch[y] == ord("┈")) & (fg[y] == Role.SWEEP)).tolist() == list(
+        range(7, 16)
+    )
+    # "$" one row beyond the wick tip, one column left of the candle.
+    marks = {(int(r), int(c)) for r, c in zip(*np.nonzero(ch == ord("$")))}
+    assert marks == {(scale.row(11.0) - 1, 11), (scale.row(8.0) + 1, 15)}
+    assert all(fg[r, c] == Role.SWEEP for r, c in marks)
+    # The BOS row is not drawn by the sweep overlay, and sweeps are not drawn as structure.
+    assert "BOS" not in _text(ch)
+    ch, fg, _ = _pane(
+        _base(data, ViewState(zoom=ONE_COL, overlays=frozenset({"structure"})), (60, 24))
+    )
+    assert "BOS" in _text(ch) and not (fg == Role.SWEEP).any() and "$" not in _text(ch)
+    ch, fg, _ = _pane(_base(data, ViewState(zoom=ONE_COL, overlays=frozenset()), (60, 24)))
+    assert not (fg == Role.SWEEP).any() and "$" not in _text(ch)
+
+
+def test_sweep_outside_the_view_draws_only_the_visible_part_of_its_level() -> None:
+    ohlc = [(10.0, 10.2, 9.0, 10.0)] * 200
+    ohlc[150] = (10.0, 11.0, 9.0, 10.0)
+    ohlc[40] = (10.0, 11.0, 9.0, 10.0)  # keeps the level on scale when panned to the start
+    data = ChartData(small_frame(ohlc), breaks=_sweeps([(codes.SWEEP, codes.BEAR, 150, 10.5, 20)]))
+    # Following the latest bar at one column per bar: bar 150 is in view, bar 20 is not.
+    base = _base(data, ViewState(zoom=ONE_COL, overlays=frozenset({"sweeps"})), (60, 24))
+    window = base.scene.window
+    assert window.start > 20 and window.start <= 150 < window.stop
+    ch, fg, _ = _pane(base)
+    y = base.scene.scale.row(10.5)
+    dotted = np.flatnonzero((ch[y] == ord("┈")) & (fg[y] == Role.SWEEP))
+    assert dotted[0] == 0 and dotted[-1] == window.col(150) - 1
+    assert "$" in _text(ch)
+    # Panned to the start: the sweep candle is off to the right; the level runs to the edge.
+    base = _base(data, ViewState(zoom=ONE_COL, end=60, overlays=frozenset({"sweeps"})), (60, 24))
+    ch, fg, _ = _pane(base)
+    y = base.scene.scale.row(10.5)
+    dotted = np.flatnonzero((ch[y] == ord("┈")) & (fg[y] == Role.SWEEP))
+    assert dotted[0] == base.scene.window.col(20) and dotted[-1] == base.layout.plot_width - 1
+    assert "$" not in _text(ch)
+
+
 def test_swing_labels_sit_above_highs_and_below_lows() -> None:
     frame = small_frame(
         [(10, 11, 9, 10)] * 10 + [(10, 14, 9, 10)] + [(10, 11, 9, 10)] * 9 + [(10, 11, 6, 10)]

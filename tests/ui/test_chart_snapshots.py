@@ -69,3 +69,16 @@ def test_chart_everything_on_with_crosshair(snap_compare: Any) -> None:
     assert snap_compare(
         app, press=["plus", "c", "left", "left", "up", "up", "up"], terminal_size=(120, 40)
     )
+
+
+def test_chart_liquidity_sweep(snap_compare: Any) -> None:
+    """The fake's SOLUSDT 1m, panned to its liquidity sweep: the swept pool's level dotted in
+    ``$sweep`` from the pool's newer swing (LH) to the candle that took it, ``$`` above that
+    candle's wick next to its HH label, default overlays."""
+    from tradeterm.ui.fake import FakePipeline
+
+    fake = FakePipeline(("SOLUSDT",))
+    data = fake.snapshot().chart
+    assert data is not None
+    app = ChartTestApp(data, state=ViewState(end=225))
+    assert snap_compare(app, terminal_size=(120, 30))

@@ -43,8 +43,19 @@ async def test_keys_drive_the_view_model() -> None:
         chart = _chart(app)
         assert chart.state == ViewState()
         for key, overlay in zip(
-            "ebvsmoflx",
-            ("ema", "bb", "vwap", "swings", "structure", "ob", "fvg", "liquidity", "orders"),
+            "ebvsmoflwx",
+            (
+                "ema",
+                "bb",
+                "vwap",
+                "swings",
+                "structure",
+                "ob",
+                "fvg",
+                "liquidity",
+                "sweeps",
+                "orders",
+            ),
         ):
             before = chart.state.shows(overlay)
             await pilot.press(key)

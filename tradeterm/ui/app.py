@@ -11,6 +11,7 @@ widgets, and every trading decision lives behind :class:`~tradeterm.pipeline.rea
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,26 @@ from tradeterm.ui.screens.main import MainScreen
 from tradeterm.ui.theme import chart_variable_defaults, load_themes, register_themes, theme_dirs
 
 DEFAULT_THEME = "tradeterm-dark"
+# Cyclic GC thresholds while the workstation runs: (young, middle, full); CPython's are
+# (700, 10, 10). See :func:`tune_gc_for_streaming`.
+GC_THRESHOLDS: tuple[int, int, int] = (10_000, 20, 100)
+
+
+def tune_gc_for_streaming() -> None:
+    """Collect young objects in larger, rarer batches and old ones much more rarely.
+
+    Why: while data streams, Textual's Strips (a frame is a few hundred, each with seven small
+    caches, and most end up in reference cycles) and the rows of the tables become cyclic
+    garbage at tens of thousands of objects a second. With CPython's thresholds they lived
+    long enough to be promoted to the oldest generation, so a full collection (which walks all
+    ~200k live objects) ran every second or two and stalled the event loop for 80-120 ms —
+    nearly every key that took over 100 ms to repaint was one of them (``bench/ui_bench.py
+    --section latency`` reports the share of each slow key spent in full collections). Making
+    only full collections rarer left the garbage to pile up into 300-600 ms collections.
+    Larger young batches let that garbage die young instead (young collections stay under a
+    few ms, the middle one some tens), and full collections become rare and small.
+    """
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Pipeline(ReadModel, Intents, Protocol):
@@ -76,6 +97,7 @@ class TradetermApp(App[None]):
             return {}
 
     def on_mount(self) -> None:
+        tune_gc_for_streaming()
         self.theme = self._start_theme
         self.poll()
         self.set_interval(1 / self.max_fps, self.poll, name="snapshot-poll")
@@ -92,7 +114,7 @@ class TradetermApp(App[None]):
                 self.notify(message, title="Read model error", severity="error", timeout=8)
             return
         self._poll_error = ""
-        if snap.version == self._version or not self.main_screen.is_mounted:
+        if snap.version == self._version or not self.main_screen.ready:
             return
         self._version = snap.version
         with self.batch_update():

@@ -90,6 +90,7 @@ class MainScreen(Screen[None]):
         self.poll = poll
         self.theme_names = tuple(theme_names)
         self.snapshot: Snapshot | None = None
+        self.ready = False  # panels composed: show() may be called
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -107,11 +108,20 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self._apply_size(self.app.size)
         self.query_one(ChartWidget).focus()
-        # Textual marks the screen mounted only after this handler; poll once that is true, at the
-        # first refresh, so the first key a trader presses already has a snapshot to act on.
-        self.call_after_refresh(self.poll)
+        # The panels exist now (compose ran before Mount): show the first snapshot before the
+        # first frame, so that frame already has data (and the tables their column widths)
+        # instead of an empty screen that a key or a screenshot could catch.
+        self.ready = True
+        self.poll()
 
     # ------------------------------------------------------------------ snapshots
+
+    def current(self) -> Snapshot | None:
+        """The snapshot on screen, pulled now if none has arrived yet: a key pressed in the
+        first frame (before the first poll) must act on real state, not be dropped."""
+        if self.snapshot is None:
+            self.poll()
+        return self.snapshot
 
     def show(self, snap: Snapshot) -> None:
         """Push one snapshot into every panel; each skips work when its part is unchanged."""
@@ -207,7 +217,7 @@ class MainScreen(Screen[None]):
         self.poll()
 
     def action_timeframe(self, step: int) -> None:
-        snap = self.snapshot
+        snap = self.current()
         if snap is None or not snap.timeframes:
             return
         tfs = list(snap.timeframes)
@@ -218,7 +228,7 @@ class MainScreen(Screen[None]):
 
     def select(self, symbol: str | None = None, tf: str | None = None) -> None:
         """Chart ``symbol`` on ``tf`` (either defaults to what is shown now)."""
-        snap = self.snapshot
+        snap = self.current()
         if snap is None:
             return
         self._call(self.intents.select, symbol or snap.symbol, tf or snap.tf)
@@ -251,7 +261,7 @@ class MainScreen(Screen[None]):
         )
 
     def action_new_bracket(self) -> None:
-        snap = self.snapshot
+        snap = self.current()
         if snap is None:
             return
         entry = ""
@@ -268,7 +278,7 @@ class MainScreen(Screen[None]):
         )
 
     def _quote(self) -> str:
-        snap = self.snapshot
+        snap = self.current()
         return snap.account.quote_asset if snap is not None and snap.account else "USDT"
 
     def _open_panel(self, panel: BracketPanel) -> None:
@@ -346,7 +356,7 @@ class MainScreen(Screen[None]):
         )
 
     def action_toggle_auto_trade(self) -> None:
-        snap = self.snapshot
+        snap = self.current()
         if snap is not None:
             self._call(self.intents.set_auto_trade, snap.symbol, not snap.auto_trade)
 

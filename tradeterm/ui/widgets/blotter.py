@@ -105,6 +105,7 @@ class Blotter(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._brackets: dict[str, BracketRow] = {}
+        self._labels: dict[str, str] = {}
         self.border_title = "Blotter"
 
     def compose(self) -> ComposeResult:
@@ -126,11 +127,17 @@ class Blotter(Vertical):
         self.query_one(BracketTable).show_rows(bracket_rows(brackets))
         self.query_one(OrderTable).show_rows(order_rows(orders))
         self.query_one(PositionTable).show_rows(position_rows(positions))
-        tabs = self.query_one(TabbedContent)
         working = sum(1 for b in brackets if b.state not in _ENDED)
-        tabs.get_tab("brackets").label = f"Brackets {working}"  # type: ignore[assignment]
-        tabs.get_tab("orders").label = f"Orders {len(orders)}"  # type: ignore[assignment]
-        tabs.get_tab("positions").label = f"Positions {len(positions)}"  # type: ignore[assignment]
+        self._label("brackets", f"Brackets {working}")
+        self._label("orders", f"Orders {len(orders)}")
+        self._label("positions", f"Positions {len(positions)}")
+
+    def _label(self, tab: str, text: str) -> None:
+        """Set a tab's label only when it changed: setting one asks for a layout pass of the
+        whole screen, which at the frame rate costs more than everything else in a poll."""
+        if self._labels.get(tab) != text:
+            self._labels[tab] = text
+            self.query_one(TabbedContent).get_tab(tab).label = text  # type: ignore[assignment]
 
     @property
     def active_tab(self) -> str:

@@ -42,14 +42,22 @@ class GuardBadge(Static):
     def __init__(self, state: GuardState) -> None:
         super().__init__(classes="guard-badge")
         self.state = state
+        self._label = ""
 
     def set_state(self, state: GuardState) -> None:
+        """Show ``state``. The badge text is touched only when it changes: a text update asks
+        for a layout pass of the whole screen, and the reasons (with their until-times) change
+        on every tick while the SAFE/BLOCK word rarely does."""
         self.state = state
-        label = SHORT.get(state.name, state.name.upper()[:5])
-        self.update(f"{label} {state.status.value}")
+        label = f"{SHORT.get(state.name, state.name.upper()[:5])} {state.status.value}"
+        if label != self._label:
+            self._label = label
+            self.update(label)
         self.set_class(state.blocked, "-block")
         self.set_class(not state.blocked, "-safe")
-        self.tooltip = guard_detail(state)
+        detail = guard_detail(state)
+        if self.tooltip != detail:
+            self.tooltip = detail
 
     def on_mount(self) -> None:
         self.set_state(self.state)
@@ -106,7 +114,8 @@ class GuardBar(Widget, can_focus=True):
         text = Text(self.detail_text())
         if any(g.blocked for g in self._states):
             text.stylize("bold", 0, len(text.plain.split(":")[0]))
-        self.query_one("#guard-detail", Static).update(text)
+        # One row of fixed size (see app.tcss): new text never needs a layout pass.
+        self.query_one("#guard-detail", Static).update(text, layout=False)
         for i, badge in enumerate(self.query(GuardBadge)):
             badge.set_class(i == self.picked, "-picked")
 

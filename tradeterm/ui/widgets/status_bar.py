@@ -47,5 +47,7 @@ class StatusBar(Static):
         if snap.version == self._version:
             return
         self._version = snap.version
-        self.update(status_text(snap))
+        # One row across the screen (see app.tcss): new text never needs a layout pass, which
+        # would cost a reflow of every widget at the frame rate.
+        self.update(status_text(snap), layout=False)
         self.set_class(bool(snap.account and snap.account.kill_switch), "-tripped")

@@ -7,7 +7,15 @@ data, and ``render_rows`` / ``render_text`` the renderer for tests and benchmark
 
 from __future__ import annotations
 
-from tradeterm.pipeline.chartdata import ChartData, OrderLine, Series, chart_data, indicator_series, infer_decimals
+from tradeterm.pipeline.chartdata import (
+    ChartData,
+    OrderLine,
+    Series,
+    chart_data,
+    indicator_series,
+    infer_decimals,
+)
+
 from .keys import CHART_KEYS, chart_bindings
 from .model import DEFAULT_OVERLAYS, OVERLAYS, ZOOM_LEVELS, Crosshair, ViewState, Window, Zoom
 from .palette import CHART_VARIABLES, Palette, parse_color, resolve_colors

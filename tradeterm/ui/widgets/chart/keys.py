@@ -19,6 +19,7 @@ CHART_KEYS: tuple[ChartKey, ...] = (
     ("o", "toggle_overlay('ob')", "Order blocks", True),
     ("f", "toggle_overlay('fvg')", "FVGs", True),
     ("l", "toggle_overlay('liquidity')", "Liquidity", True),
+    ("w", "toggle_overlay('sweeps')", "Sweeps ($)", True),
     ("x", "toggle_overlay('orders')", "Orders", True),
     ("plus,equals_sign", "zoom_in", "Zoom in", True),
     ("minus", "zoom_out", "Zoom out", True),

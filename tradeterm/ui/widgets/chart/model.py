@@ -25,10 +25,11 @@ OVERLAYS: tuple[str, ...] = (
     "ob",
     "fvg",
     "liquidity",
+    "sweeps",
     "orders",
 )
 DEFAULT_OVERLAYS: frozenset[str] = frozenset(
-    {"ema", "swings", "structure", "ob", "fvg", "liquidity", "orders"}
+    {"ema", "swings", "structure", "ob", "fvg", "liquidity", "sweeps", "orders"}
 )
 
 

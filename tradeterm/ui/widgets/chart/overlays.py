@@ -10,8 +10,9 @@ go last so they are always readable.
 Indicator lines use braille: each cell is 2 × 4 dots, so a line gets twice the horizontal and four
 times the vertical resolution of a cell, and consecutive points are joined with vertical runs of
 dots so steep moves stay connected. Lines sharing a cell merge their dots; the later series
-colours the cell. Glyphs for levels: ``╌`` BOS/CHOCH, ``┈`` liquidity, ``─`` entry, ``╍`` stop,
-``┄`` targets — distinct shapes so they read without colour, too.
+colours the cell. Glyphs for levels: ``╌`` BOS/CHOCH, ``┈`` liquidity (an untaken pool runs to the
+right edge; a swept one stops at the sweeping candle, marked ``$``), ``─`` entry, ``╍`` stop, ``┄``
+targets — distinct shapes so they read without colour, too.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tradeterm.analysis.smc import StructureTable, Swings, ZoneTable, codes
+from tradeterm.pipeline.chartdata import OrderLine, Series
 
 from .axis import PriceScale
 from .canvas import SPACE, Canvas
-from tradeterm.pipeline.chartdata import OrderLine, Series
 from .model import Window
 from .palette import ROLE_OF_VARIABLE, Role
 
@@ -35,6 +36,7 @@ BRAILLE_BASE = 0x2800
 SWING_TEXT = {codes.HH: "HH", codes.HL: "HL", codes.LH: "LH", codes.LL: "LL"}
 STRUCTURE_GLYPH = "╌"
 LIQUIDITY_GLYPH = "┈"
+SWEEP_MARK = "$"  # the stops resting at the pool were the "money" the sweep took
 ORDER_GLYPH = {"entry": "─", "stop": "╍", "target": "┄"}
 ORDER_ROLE = {"entry": Role.ORDER_ENTRY, "stop": Role.ORDER_STOP, "target": Role.ORDER_TARGET}
 
@@ -243,7 +245,7 @@ def draw_structure(
 ) -> None:
     """BOS/CHOCH: a dashed level from the broken swing to the breaking bar, labelled mid-way."""
     w = window.plot_width
-    for i in range(len(breaks)):
+    for i in np.flatnonzero(np.isin(breaks.kind, (codes.BOS, codes.CHOCH))).tolist():
         x0 = window.col(int(breaks.ref_bar[i]))
         x1 = window.col(int(breaks.bar[i])) + 1
         y = scale.row(float(breaks.price[i]))
@@ -255,6 +257,43 @@ def draw_structure(
         text = "CHoCH" if choch else "BOS"
         lo, hi = max(x0, 0), min(x1, w)
         labels.append(Label(top + y, (lo + hi) // 2 - len(text) // 2, text, role))
+
+
+def draw_sweeps(
+    canvas: Canvas,
+    structure: StructureTable,
+    high: np.ndarray,
+    low: np.ndarray,
+    window: Window,
+    scale: PriceScale,
+    top: int,
+    labels: list[Label],
+) -> None:
+    """Liquidity sweeps: the swept pool's level, dotted from the pool's newer swing to the bar
+    that took it, and ``$`` by the tip of that bar's wick (above for swept highs, below for swept
+    lows), where the eye looks for the stop run. The mark sits one column left of the candle, so
+    a swing label on the same bar (often the sweep candle is the new swing) reads ``$HH``
+    instead of hiding it.
+
+    ``structure`` rows of other kinds are ignored, so the chart's ``breaks`` table can carry
+    BOS/CHOCH and sweeps together (see :class:`~tradeterm.analysis.smc.StructureTable`).
+    """
+    w = window.plot_width
+    for i in np.flatnonzero(structure.kind == codes.SWEEP).tolist():
+        bar = int(structure.bar[i])
+        x1 = window.col(bar)
+        x0 = window.col(int(structure.ref_bar[i])) if structure.ref_bar[i] >= 0 else x1
+        if x1 < 0 or x0 >= w:
+            continue
+        y = scale.row(float(structure.price[i]))
+        if 0 <= y < scale.rows:
+            canvas.hline(top + y, x0, min(x1, w), LIQUIDITY_GLYPH, Role.SWEEP)
+        if not window.start <= bar < window.stop or x1 >= w:
+            continue
+        highs = int(structure.direction[i]) == codes.BEAR  # equal highs: buy stops above
+        mark_y = scale.row(float(high[bar])) - 1 if highs else scale.row(float(low[bar])) + 1
+        mark_y = min(max(mark_y, 0), scale.rows - 1)
+        labels.append(Label(top + mark_y, max(x1 - 1, 0), SWEEP_MARK, Role.SWEEP))
 
 
 def swing_labels(

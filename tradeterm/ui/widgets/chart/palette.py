@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from enum import IntEnum
 
+from rich.color import Color as RichColor
+from rich.color import ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color, ColorParseError
@@ -40,6 +42,7 @@ CHART_VARIABLES: tuple[str, ...] = (
     "bos",
     "choch",
     "liquidity",
+    "sweep",
     "order-entry",
     "order-stop",
     "order-target",
@@ -65,6 +68,7 @@ FALLBACKS: dict[str, tuple[str, float]] = {
     "bos": ("primary", 1.0),
     "choch": ("warning", 1.0),
     "liquidity": ("foreground", 0.7),
+    "sweep": ("accent", 1.0),
     "order-entry": ("primary", 1.0),
     "order-stop": ("error", 1.0),
     "order-target": ("success", 1.0),
@@ -121,6 +125,8 @@ class Role(IntEnum):
     VOLUME_UP = 27
     VOLUME_DOWN = 28
     VOLUME_FLAT = 29
+    # Later additions go at the end, after the derived shades.
+    SWEEP = 30
 
 
 ROLE_OF_VARIABLE: dict[str, Role] = {
@@ -195,10 +201,126 @@ def resolve_colors(variables: Mapping[str, str]) -> dict[str, Color]:
     return out
 
 
-class Palette:
-    """Role → colour, and (fg, bg) → a cached Rich ``Style``."""
+# Terminals with fewer colours: Rich's name for the system → the system Rich downgrades to.
+LOW_COLOR_SYSTEMS: dict[str, ColorSystem] = {
+    "standard": ColorSystem.STANDARD,
+    "256": ColorSystem.EIGHT_BIT,
+    "windows": ColorSystem.WINDOWS,
+}
+# Pairs a trader must tell apart: if a terminal maps both to one colour, the second is pushed.
+_PAIRS: tuple[tuple[Role, Role], ...] = (
+    (Role.CANDLE_UP, Role.CANDLE_DOWN),
+    (Role.ZONE_DEMAND, Role.ZONE_SUPPLY),
+    (Role.FVG_BULL, Role.FVG_BEAR),
+    (Role.VOLUME_UP, Role.VOLUME_DOWN),
+)
+_PUSH = (1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
+# Roles drawn as cell backgrounds behind the candles.
+_BANDS = frozenset(
+    {
+        Role.ZONE_DEMAND,
+        Role.ZONE_SUPPLY,
+        Role.ZONE_DEMAND_DIM,
+        Role.ZONE_SUPPLY_DIM,
+        Role.FVG_BULL,
+        Role.FVG_BEAR,
+        Role.FVG_BULL_DIM,
+        Role.FVG_BEAR_DIM,
+    }
+)
 
-    def __init__(self, colors: Mapping[str, Color]) -> None:
+
+def _terminal_code(color: Color, system: ColorSystem) -> int | None:
+    """The palette index a terminal with ``system`` shows ``color`` as."""
+    return RichColor.from_rgb(color.r, color.g, color.b).downgrade(system).number
+
+
+def _grey_code(code: int | None) -> bool:
+    """Whether terminal colour ``code`` is a grey (in Rich's reference palettes)."""
+    if code is None:
+        return True
+    t = RichColor.from_ansi(code).get_truecolor()
+    return max(t) - min(t) < 16
+
+
+def _pushed(color: Color, background: Color, k: float) -> Color:
+    """``color`` moved ``k`` times as far from ``background`` (clipped to the RGB cube)."""
+
+    def ch(c: int, b: int) -> int:
+        return min(max(round(b + k * (c - b)), 0), 255)
+
+    return Color(ch(color.r, background.r), ch(color.g, background.g), ch(color.b, background.b))
+
+
+def legible(table: list[Color], system: ColorSystem) -> list[Color]:
+    """``table`` adjusted so that a terminal with ``system`` (16 or 256 colours) still shows
+    every role apart from the background and up apart from down (bull from bear).
+
+    Why: zone bands are a few percent of a colour over the background, and the nearest of 16
+    (or 256) colours is often the background itself, so bands vanish, and two subtle shades can
+    land on one colour. A colour that collides is pushed away from the background (its hue
+    kept, its distance multiplied) until the terminal's colour differs, preferring a tinted
+    terminal colour over a grey when the theme's colour has a hue. Truecolor terminals get the
+    theme untouched; this only runs for the systems in ``LOW_COLOR_SYSTEMS``.
+    """
+    out = list(table)
+    bg = out[Role.BG]
+    bg_code = _terminal_code(bg, system)
+    if system is ColorSystem.STANDARD:
+        # A 60% shade has no 16-colour equivalent of the same hue (dark red comes out as
+        # brown): the volume pane is apart from the candles, so it takes their colours.
+        out[Role.VOLUME_UP], out[Role.VOLUME_DOWN] = out[Role.CANDLE_UP], out[Role.CANDLE_DOWN]
+
+    def push(role: Role, avoid: set[int | None]) -> None:
+        if _terminal_code(out[role], system) not in avoid:
+            return
+        if system is ColorSystem.STANDARD and role in _BANDS:
+            # Bands prefer the normal-intensity half (and bright black): a bright-magenta
+            # background behind the candles shouts louder than the candles themselves.
+            move(role, avoid | set(range(9, 16)))
+            if _terminal_code(out[role], system) not in avoid:
+                return
+        move(role, avoid)
+
+    def move(role: Role, avoid: set[int | None]) -> None:
+        diff = (out[role].r - bg.r, out[role].g - bg.g, out[role].b - bg.b)
+        tinted = max(diff) - min(diff) >= 8  # a hue the eye reads, not a lighter grey
+        fallback = None
+        for k in _PUSH:
+            candidate = _pushed(out[role], bg, k)
+            code = _terminal_code(candidate, system)
+            if code in avoid:
+                continue
+            if not tinted or not _grey_code(code):
+                out[role] = candidate
+                return
+            fallback = fallback or candidate
+        if fallback is not None:  # only greys are free: better grey than invisible
+            out[role] = fallback
+
+    # A band must not take a candle's colour either, or candles vanish inside zones.
+    candles = {_terminal_code(out[r], system) for r in (Role.CANDLE_UP, Role.CANDLE_DOWN)}
+    candles.add(_terminal_code(out[Role.CANDLE_WICK], system))
+
+    def avoid(role: Role) -> set[int | None]:
+        return {bg_code} | (candles if role in _BANDS else set())
+
+    for role in Role:
+        if role is not Role.BG:
+            push(role, avoid(role))
+    for first, second in _PAIRS:
+        push(second, avoid(second) | {_terminal_code(out[first], system)})
+    return out
+
+
+class Palette:
+    """Role → colour, and (fg, bg) → a cached Rich ``Style``.
+
+    ``color_system`` is the terminal's (``App.console.color_system``): with 16 or 256 colours
+    the palette is made :func:`legible` for it; ``None`` or ``"truecolor"`` keeps the theme.
+    """
+
+    def __init__(self, colors: Mapping[str, Color], color_system: str | None = None) -> None:
         bg = colors["background"]
         table: list[Color] = [bg] * len(Role)
         table[Role.BG] = bg
@@ -212,6 +334,10 @@ class Palette:
         table[Role.VOLUME_UP] = _mix(colors["candle-up"], bg, _VOLUME)
         table[Role.VOLUME_DOWN] = _mix(colors["candle-down"], bg, _VOLUME)
         table[Role.VOLUME_FLAT] = _mix(colors["candle-wick"], bg, _VOLUME)
+        low = LOW_COLOR_SYSTEMS.get(color_system or "")
+        if low is not None:
+            table = legible(table, low)
+        self.color_system = color_system
         self.colors: tuple[Color, ...] = tuple(table)
         self._rich = tuple(c.rich_color for c in table)
         self._styles: dict[int, Style] = {}
@@ -221,8 +347,10 @@ class Palette:
         self.key: tuple[str, ...] = tuple(c.hex for c in table)
 
     @classmethod
-    def from_variables(cls, variables: Mapping[str, str]) -> Palette:
-        return cls(resolve_colors(variables))
+    def from_variables(
+        cls, variables: Mapping[str, str], color_system: str | None = None
+    ) -> Palette:
+        return cls(resolve_colors(variables), color_system)
 
     def style(self, fg: int, bg: int) -> Style:
         key = fg * 64 + bg

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 
-from .axis import format_price, format_time_full, format_volume
 from tradeterm.pipeline.chartdata import ChartData
+
+from .axis import format_price, format_time_full, format_volume
 from .model import ViewState, Window
 from .palette import ROLE_OF_VARIABLE, Role
 

@@ -20,6 +20,7 @@ import numpy as np
 from rich.segment import Segment
 
 from tradeterm.analysis.smc import codes
+from tradeterm.pipeline.chartdata import ChartData
 
 from . import overlays as ov
 from .axis import (
@@ -34,7 +35,6 @@ from .axis import (
 )
 from .candles import Columns, draw_candles, draw_volume, visible_columns
 from .canvas import SPACE, Canvas
-from tradeterm.pipeline.chartdata import ChartData
 from .layout import Layout, make_layout
 from .model import ViewState, Window
 from .palette import Palette, Role
@@ -115,6 +115,11 @@ def render_base(data: ChartData, state: ViewState, width: int, height: int) -> B
         ov.draw_liquidity(canvas, data.zones, window, scale, top, labels)
     if data.breaks is not None and state.shows("structure"):
         ov.draw_structure(canvas, data.breaks, window, scale, top, labels)
+    # Sweep marks are few and say the most, so their labels go on top of the swing labels.
+    sweep_marks: list[ov.Label] = []
+    if data.breaks is not None and state.shows("sweeps"):
+        frame = data.frame
+        ov.draw_sweeps(canvas, data.breaks, frame.high, frame.low, window, scale, top, sweep_marks)
     marks: list[ov.AxisMark] = []
     if data.orders and state.shows("orders"):
         marks = ov.draw_orders(canvas, data.orders, window, scale, top, labels)
@@ -124,7 +129,7 @@ def render_base(data: ChartData, state: ViewState, width: int, height: int) -> B
     vmax = draw_volume(canvas, cols, lay.volume_top, lay.volume_rows)
     if data.swings is not None and state.shows("swings"):
         ov.swing_labels(data.swings, window, scale, top, labels)
-    ov.draw_labels(canvas, labels, lay.plot_width)
+    ov.draw_labels(canvas, labels + sweep_marks, lay.plot_width)
     _draw_gutter(canvas, scene, data, marks, vmax)
     _draw_time_axis(canvas, scene, data)
     return Base(canvas, scene, lay)

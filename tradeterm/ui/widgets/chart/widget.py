@@ -23,8 +23,8 @@ from textual.widget import Widget
 
 from tradeterm.contracts import Timeframe
 from tradeterm.market.frame import CandleFrame
-
 from tradeterm.pipeline.chartdata import ChartData
+
 from .keys import chart_bindings
 from .model import Crosshair, ViewState
 from .palette import Palette
@@ -98,6 +98,12 @@ class ChartWidget(Widget, can_focus=True):
         self._state = self._state.rebased(old.frame.open_time, data.frame.open_time)
         self._data = data
         self._version += 1
+        # Frames of older data can never be shown again (the version is in every cache key).
+        # Dropping them now matters while data streams: each cached Strip carries a handful of
+        # caches of its own, and tens of thousands of such objects made every full garbage
+        # collection walk them (100+ ms stalls of the event loop, the p99 of key -> repaint).
+        self._bases.clear()
+        self._frames.clear()
         self._repaint()
 
     def set_state(self, state: ViewState) -> None:
@@ -140,7 +146,7 @@ class ChartWidget(Widget, can_focus=True):
             background = self.background_colors[1]
             if background.a > 0:
                 variables["background"] = background.hex
-            palette = Palette.from_variables(variables)
+            palette = Palette.from_variables(variables, self.app.console.color_system)
             if self._palette is None or palette.key != self._palette.key:
                 self._palette = palette
             self._palette_stale = False
