@@ -119,14 +119,14 @@ def _edge(b: float, k: int, prev: int, h: float, lo: float, hi: float) -> float:
 
 
 def _vol_code(pct: float, prev: int, low: float, high: float, extreme: float, h: float) -> int:
-    if pct != pct:
+    if math.isnan(pct):
         return -1
     return (int(pct >= _edge(low, 1, prev, h, 0.0, 100.0)) + int(pct > _edge(high, 2, prev, h, 0.0, 100.0))
             + int(pct > _edge(extreme, 3, prev, h, 0.0, 100.0)))
 
 
 def _trend_code(slope: float, prev: int, band: float, h: float) -> int:
-    if slope != slope:
+    if math.isnan(slope):
         return -1
     inf = math.inf
     return int(slope >= _edge(-band, 1, prev, h, -inf, inf)) + int(slope > _edge(band, 2, prev, h, -inf, inf))
@@ -145,7 +145,7 @@ def _codes_loop(
     pt = -1
     for i in range(n):
         x = pct[i]
-        if x != x:
+        if math.isnan(x):
             pv = -1
         else:
             code = 0
@@ -159,7 +159,7 @@ def _codes_loop(
                     code += 1
             pv = code
         y = slope[i]
-        if y != y:
+        if math.isnan(y):
             pt = -1
         else:
             code = 0
