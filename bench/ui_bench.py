@@ -42,7 +42,12 @@ random 50-150 ms gaps. A key's latency runs from that call to the end of the fir
 — differs from the one before the key; streamed data never changes the fingerprint, so a frame
 that only repainted prices does not count. The script cycles zoom in/out, pan left/right, an
 overlay toggle on/off, timeframe up/down, focus to the watchlist, a cursor move, Enter (symbol
-switch: intent, fresh snapshot, new chart) and focus back to the chart. Printed: p50/p99/max of
+switch: intent, fresh snapshot, new chart) and focus back to the chart. Panning is left, then
+End (jump to the latest bar), not left/right: a panned view keeps showing the same candles while
+bars stream in, so at this speed it drifts into history by several bars a poll, and after a few
+left/right pairs it reaches the first bar, where "left" changes the view state but not one
+visible cell — the chart rightly repaints nothing, and the key would be timed until the next
+poll's repaint. Printed: p50/p99/max of
 each run and per key kind, and the median over ``--repeat`` runs. Machine load matters: the
 runs share the CPU with whatever else runs.
 
@@ -315,7 +320,7 @@ KEY_SCRIPT: tuple[tuple[str, str], ...] = (
     ("zoom", "plus"),
     ("zoom", "minus"),
     ("pan", "left"),
-    ("pan", "right"),
+    ("pan", "end"),  # back to the latest bar (see the note on panning in the docstring)
     ("overlay", "e"),
     ("overlay", "e"),
     ("timeframe", "right_square_bracket"),

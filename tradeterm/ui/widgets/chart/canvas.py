@@ -17,8 +17,11 @@ from rich.segment import Segment
 from .palette import Palette, Role
 
 SPACE = ord(" ")
-# Distinct (text, style) runs kept per palette; a long session of live ticks stays well below.
-_SEGMENT_CACHE_MAX = 50_000
+# Distinct (text, style) runs kept per palette. A frame has a few thousand runs and most repeat
+# from frame to frame, but while many symbols stream (price labels, readout, braille lines all
+# moving) new runs arrive at ~200/s: the cap bounds the memory and the objects every full
+# garbage collection has to walk (50,000 cost ~15 MB and tens of ms per full collection).
+_SEGMENT_CACHE_MAX = 10_000
 
 
 class Canvas:
