@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from tradeterm.analysis.indicators import bbands, ema, vwap
-from tradeterm.analysis.smc import SmcResult, StructureTable, Swings, ZoneTable
+from tradeterm.analysis.smc import SmcResult, StructureTable, Swings, ZoneTable, codes
 from tradeterm.market.frame import CandleFrame
 
 OrderKind = Literal["entry", "stop", "target"]
@@ -163,7 +163,8 @@ def chart_data(
     price_decimals: int | None = None,
 ) -> ChartData:
     """Assemble a :class:`ChartData` from the usual sources: indicator series (computed from the
-    frame when not given), an SMC result (swings, breaks, zones active at the last bar) and
+    frame when not given), an SMC result (swings, BOS/CHOCH and liquidity sweeps, zones active at
+    the last bar: the chart draws each structure kind as its own overlay) and
     order lines given as :class:`OrderLine` or plain ``(kind, price, label)`` tuples."""
     lines = tuple(
         o if isinstance(o, OrderLine) else OrderLine(o[0], float(o[1]), o[2])  # type: ignore[arg-type]
@@ -173,7 +174,7 @@ def chart_data(
         frame=frame,
         series=tuple(series) if series is not None else indicator_series(frame),
         swings=smc.swings if smc is not None else None,
-        breaks=smc.breaks if smc is not None else None,
+        breaks=smc.structure.of_kind(codes.BOS, codes.CHOCH, codes.SWEEP) if smc is not None else None,
         zones=smc.active_zones() if smc is not None else None,
         orders=lines,
         price_decimals=price_decimals,

@@ -79,8 +79,8 @@ def chart_bundle(
 
     ``ChartData.breaks`` is a :class:`~tradeterm.analysis.smc.StructureTable`, whose kinds cover
     BOS, CHOCH *and* sweeps; the chart draws each kind as its own overlay (``structure`` and
-    ``liquidity``). :func:`tradeterm.pipeline.chartdata.chart_data` passes BOS/CHOCH only, so
-    the fake builds the bundle itself to show sweeps.
+    ``liquidity``), as :func:`tradeterm.pipeline.chartdata.chart_data` does; the fake builds the
+    bundle itself because it brings its own series.
     """
     return ChartData(
         frame=frame,
