@@ -71,6 +71,7 @@ def test_testnet_endpoints_and_paper_mode() -> None:
         ('[binance]\nspot_rest_url = "ftp://x"\n', "'binance.spot_rest_url'"),
         ('database_url = "mysql://x"\n', "'database_url'"),
         ("[ui]\nmax_fps = 0\n", "'ui.max_fps'"),
+        ("[ui]\nmax_fps = 90\n", "'ui.max_fps'"),
         ('profile = "demo"\npaper_mode = false\n', "paper_mode=false contradicts"),
         ('profile = "live"\n', "needs credentials"),
         ("not = [valid toml", "not valid TOML"),

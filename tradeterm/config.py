@@ -107,7 +107,7 @@ class Credentials(_Section):
 
 class UiSettings(_Section):
     theme: str = "tradeterm-dark"
-    max_fps: int = Field(default=30, ge=1, le=120)
+    max_fps: int = Field(default=30, ge=1, le=60)  # the app refuses more: Textual gains nothing past 60
 
 
 class DaemonSettings(_Section):
