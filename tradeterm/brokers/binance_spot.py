@@ -29,7 +29,7 @@ from tradeterm.brokers.errors import (
 from tradeterm.brokers.http import SpotHttp
 from tradeterm.brokers.signing import Signer
 from tradeterm.brokers.submit import submit
-from tradeterm.brokers.transport import Report, Sink
+from tradeterm.brokers.transport import Report, SignedHttpTransport, Sink
 from tradeterm.brokers.updates import from_order_json
 from tradeterm.brokers.userdata import UserDataStream
 from tradeterm.contracts.base import Side
@@ -77,7 +77,7 @@ def oco_params(symbol: str, side: Side, quantity: Decimal, list_id: str, above: 
     }  # fmt: skip
 
 
-class SpotTransport:
+class SpotTransport(SignedHttpTransport):
     """:class:`~tradeterm.brokers.transport.Transport` for Binance Spot (or the venue)."""
 
     venue = VENUE
@@ -89,24 +89,6 @@ class SpotTransport:
         self._sink: Sink | None = None
         self.stream: UserDataStream | None = None
         self.on_reconnect: Callable[[], Awaitable[Any]] | None = None
-
-    @property
-    def recv_window_ms(self) -> int:
-        return self.http.recv_window
-
-    def set_sink(self, sink: Sink) -> None:
-        self._sink = sink
-
-    def now_ms(self) -> int:
-        return self.http.now_ms()
-
-    async def _reports(self, reports: list[Report]) -> None:
-        if self._sink is not None:
-            await self._sink(reports)
-
-    async def _reconnected(self) -> None:
-        if self.on_reconnect is not None:
-            await self.on_reconnect()
 
     async def start(self) -> None:
         await self.http.sync_time()

@@ -48,7 +48,7 @@ from tradeterm.brokers.http import SpotHttp
 from tradeterm.brokers.protocol import ReconcileReport
 from tradeterm.brokers.signing import Signer
 from tradeterm.brokers.submit import submit
-from tradeterm.brokers.transport import Report, Sink
+from tradeterm.brokers.transport import Report, SignedHttpTransport, Sink
 from tradeterm.brokers.usdm_updates import (
     ALGO_ORDER_TYPES,
     AlgoCorrelator,
@@ -187,7 +187,7 @@ def _algo_leg(cid: str) -> bool | None:
     return parsed.leg is OrderLeg.STOP
 
 
-class UsdmTransport:
+class UsdmTransport(SignedHttpTransport):
     """:class:`~tradeterm.brokers.transport.Transport` for Binance USD-M (or the venue)."""
 
     venue = VENUE
@@ -208,24 +208,6 @@ class UsdmTransport:
         self.stream: UsdmUserData | None = None
         self.on_reconnect: Callable[[], Awaitable[Any]] | None = None
         self.validate_before_send = True
-
-    @property
-    def recv_window_ms(self) -> int:
-        return self.http.recv_window
-
-    def set_sink(self, sink: Sink) -> None:
-        self._sink = sink
-
-    def now_ms(self) -> int:
-        return self.http.now_ms()
-
-    async def _reports(self, reports: list[Report]) -> None:
-        if self._sink is not None:
-            await self._sink(reports)
-
-    async def _reconnected(self) -> None:
-        if self.on_reconnect is not None:
-            await self.on_reconnect()
 
     async def start(self) -> None:
         await self.http.sync_time()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from tradeterm.contracts.base import Side
 from tradeterm.contracts.trading import OrderUpdateV1
@@ -68,3 +68,31 @@ class Transport(Protocol):
     async def balances(self) -> dict[str, tuple[Decimal, Decimal]]: ...
 
     async def last_price(self, symbol: str) -> Decimal: ...
+
+
+class SignedHttpTransport:
+    """The plumbing every Binance transport shares: the clock and recvWindow of its signed HTTP
+    client, where unsolicited reports go, and the hook the broker sets to reconcile after a
+    user-data reconnect. Subclasses set ``http`` (a :class:`~tradeterm.brokers.http.SpotHttp`)."""
+
+    http: Any
+    _sink: Sink | None = None
+    on_reconnect: Callable[[], Awaitable[Any]] | None = None
+
+    @property
+    def recv_window_ms(self) -> int:
+        return self.http.recv_window
+
+    def set_sink(self, sink: Sink) -> None:
+        self._sink = sink
+
+    def now_ms(self) -> int:
+        return self.http.now_ms()
+
+    async def _reports(self, reports: list[Report]) -> None:
+        if self._sink is not None:
+            await self._sink(reports)
+
+    async def _reconnected(self) -> None:
+        if self.on_reconnect is not None:
+            await self.on_reconnect()
