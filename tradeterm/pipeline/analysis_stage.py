@@ -143,7 +143,7 @@ class AnalysisStage:
         batch, self._out = self._out, []
         # Shielded: a cancelled worker (shutdown, restart) must not abandon a transaction half
         # way on the shared connection; stop()/flush() wait for it instead.
-        self._writing = asyncio.ensure_future(self.store.write(batch))  # type: ignore[attr-defined]
+        self._writing = asyncio.ensure_future(self.store.write(batch, bulk=True))  # type: ignore[attr-defined]
         try:
             await asyncio.shield(self._writing)
         except asyncio.CancelledError:
@@ -159,7 +159,7 @@ class AnalysisStage:
             await asyncio.wait([self._writing])
         if self._out and self.store is not None:
             batch, self._out = self._out, []
-            await self.store.write(batch)  # type: ignore[attr-defined]
+            await self.store.write(batch, bulk=True)  # type: ignore[attr-defined]
 
     def _new_state(self, symbol: str, tf: Timeframe, before: int) -> StreamAnalysis:
         """Prime from the book's closed bars opened before ``before`` (the live candle itself may
@@ -239,7 +239,7 @@ class AnalysisStage:
                 self._out.extend(events)
                 self._out_ready.set()
             else:
-                await self.store.write(events)  # type: ignore[attr-defined]
+                await self.store.write(events, bulk=True)  # type: ignore[attr-defined]
         self.events_out += len(events)
         self.candles_in += 1
         return events

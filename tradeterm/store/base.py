@@ -262,7 +262,7 @@ class SqlStore(ABC):
         return self._series[key]
 
     # -- events and records ------------------------------------------------------------------
-    async def write(self, items: Sequence[Contract | Record]) -> int:
+    async def write(self, items: Sequence[Contract | Record], *, bulk: bool | None = None) -> int:
         batches: dict[str, tuple[schema.Table, list[Row]]] = {}
         candle_events: list[CandleV1] = []
         for item in items:
@@ -289,7 +289,22 @@ class SqlStore(ABC):
                 changed += await self._upsert_frame(tx, series_id, frame, closed)
             return changed
 
-        return await self._transact(body, bulk=bool(groups))
+        if bulk is None:
+            bulk = bool(groups)
+        if bulk:
+            return await self._write_bulk(body, tables, groups)
+        return await self._transact(body)
+
+    async def _write_bulk(
+        self,
+        body: TxBody[int],
+        tables: Sequence[tuple[schema.Table, list[Row]]],
+        groups: Sequence[tuple[int, CandleFrame, bool]],
+    ) -> int:
+        """Write idempotent upserts (candles, analysis events) that may wait behind small
+        writes. This default is ``body`` as one transaction; SQLite splits the rows into chunks
+        so that small writes get in between them (Postgres has a pool: nothing to jump)."""
+        return await self._transact(body, bulk=True)
 
     async def read(
         self,

@@ -83,9 +83,12 @@ class Store(Protocol):
         """Stored candle series: (venue, symbol, tf, count, first open_time, last open_time)."""
 
     # -- events and trading records ---------------------------------------------------------
-    async def write(self, items: Sequence[Contract | Record]) -> int:
+    async def write(self, items: Sequence[Contract | Record], *, bulk: bool | None = None) -> int:
         """Route each v1 contract (and fills, positions, trades, order lists) to its table, all
-        in one transaction, so an order update and its fill land together or not at all."""
+        in one transaction, so an order update and its fill land together or not at all.
+
+        ``bulk=True`` lets the write wait behind small ones (the order path's); ``None`` decides
+        by content: candles, or more than a few dozen rows, are bulk."""
 
     async def read(
         self,

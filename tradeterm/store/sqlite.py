@@ -11,7 +11,9 @@ its statements, ``COMMIT``, or ``ROLLBACK`` on an error), so
   and every later write failed with "cannot start a transaction within a transaction");
 * a write costs one thread hop, not one per statement;
 * small writes (decisions, order updates, fills, audit) and reads go ahead of queued candle
-  batches, which the order path used to wait behind.
+  batches, which the order path used to wait behind; and a bulk write (candles, analysis events)
+  commits in chunks of ``BULK_CHUNK_ROWS`` rows with small writes let in between, so an order
+  update waits for one chunk at most, not for a whole burst (``store.write(bulk=True)``).
 
 Writes take the write lock up front (``IMMEDIATE`` avoids the deadlock of two readers
 upgrading at once) and use ``executemany`` over row tuples built from numpy columns; sqlite3's
@@ -66,6 +68,24 @@ SMALL = 0  # writes without candles: decisions, order updates, fills, audit, jou
 READ = 1
 BULK = 2  # transactions carrying candles
 _LAST = 9  # closing: after everything queued
+# A bulk write commits in transactions of at most this many rows; a small write queued behind it
+# waits for one chunk, not the whole burst of candles and analysis events.
+BULK_CHUNK_ROWS = 32
+
+
+class _Chunks:
+    """A job of several transactions run one per turn of the queue; its result is the sum."""
+
+    def __init__(self, jobs: Sequence[Callable[[sqlite3.Connection], int]]) -> None:
+        self.jobs = jobs
+        self.next = 0
+        self.total = 0
+
+    def __call__(self, conn: sqlite3.Connection) -> bool:
+        """Run the next transaction; True when none is left."""
+        self.total += self.jobs[self.next](conn)
+        self.next += 1
+        return self.next >= len(self.jobs)
 
 
 def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
@@ -93,16 +113,22 @@ class _Worker:
 
     def _loop(self) -> None:
         while True:
-            _, _, item, fn = self._queue.get()
+            priority, seq, item, fn = self._queue.get()
             if fn is None:
                 return
             loop, fut = item
+            value: Any
             try:
                 result = fn(self.conn)
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
                 ok, value = False, exc
             else:
                 ok, value = True, result
+                if isinstance(fn, _Chunks):
+                    if not result:  # more to do: back in the queue at its place, behind small jobs
+                        self._queue.put((priority, seq, item, fn))
+                        continue
+                    value = fn.total
             try:
                 loop.call_soon_threadsafe(_settle, fut, ok, value)
             except RuntimeError:  # the event loop is closed: nobody is waiting
@@ -115,6 +141,14 @@ class _Worker:
         fut: asyncio.Future[T] = loop.create_future()
         self._queue.put((priority, next(self._seq), (loop, fut), fn))
         return await fut
+
+    async def run_chunks(self, jobs: Sequence[Callable[[sqlite3.Connection], int]], priority: int = BULK) -> int:
+        """Run ``jobs`` (transactions) in order, letting higher-priority jobs in between them;
+        the sum of their results. Like ``run``, once queued they all run whatever happens to
+        the awaiting task, unless one fails: the rest are dropped and the caller gets the error."""
+        if not jobs:
+            return 0
+        return await self.run(_Chunks(jobs), priority)  # type: ignore[arg-type]
 
     async def stop(self) -> None:
         """Run what is queued, close the connection, end the thread."""
@@ -349,6 +383,28 @@ class SqliteStore(SqlStore):
         job = partial(_transaction, partial(_drive, body))
         try:
             return await worker.run(job, BULK if bulk else SMALL)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
+
+    async def _write_bulk(
+        self,
+        body: TxBody[int],
+        tables: Sequence[tuple[Table, list[Row]]],
+        groups: Sequence[tuple[int, CandleFrame, bool]],
+    ) -> int:
+        """The rows in transactions of ``BULK_CHUNK_ROWS``, with small writes let in between. A
+        failure leaves the chunks before it committed; they are upserts, so a retry of the whole
+        batch rewrites them harmlessly, and a crash leaves what a crash one batch earlier would."""
+        n = BULK_CHUNK_ROWS
+        bodies: list[TxBody[int]] = []
+        for table, rows in tables:
+            bodies += [partial(self._upsert, table=table, rows=rows[i:i + n]) for i in range(0, len(rows), n)]
+        for series_id, frame, closed in groups:
+            bodies += [partial(self._upsert_frame, series_id=series_id, frame=frame.slice(i, i + n), closed=closed)
+                       for i in range(0, len(frame), n)]
+        jobs = [partial(_transaction, partial(_drive, b)) for b in bodies]
+        try:
+            return await self._require().run_chunks(jobs, BULK)
         except sqlite3.OperationalError as exc:
             raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
 
