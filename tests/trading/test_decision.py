@@ -223,6 +223,17 @@ def test_zero_equity_and_zero_quantity() -> None:
     ]
 
 
+def test_zero_quantity_from_a_balance_cap_names_the_cap() -> None:
+    """1% of a large equity would buy 0.0031, but almost nothing is available: the trader must
+    read that the balance is the limit, not that the step is too coarse for the risk."""
+    poor = AccountSnapshot(equity=D(62000), available=D("0.5"))
+    d = decide(ticket(), poor, SPOT, CFG, True, T0)
+    reasons = rejected(d)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("quantity is 0: size capped by available 0.5: 0 instead of ")
+    assert "rounds to 0" not in reasons[0]
+
+
 def test_quantity_below_min_qty_after_rounding() -> None:
     f = make_spot(step="0.00001", min_qty="0.0001", min_notional="1")
     d = decide(ticket(risk="0.01"), RICH, f, CFG, True, T0)  # 0.01 / 200 = 0.00005

@@ -307,10 +307,13 @@ def plan_bracket(
     notes.extend(size.caps)
     qty = size.quantity
     if qty <= 0:
-        reasons.append(
-            f"quantity rounds to 0 at step {fmt(step)} (1R {fmt(risk_amount)} / loss per unit "
-            f"{fmt(size.loss_per_unit)} = {fmt(size.raw_quantity.quantize(Decimal('1E-12')))})"
-        )
+        if size.caps:  # risk alone would buy something: a cap (balance, maxQty, …) took it to 0
+            reasons.append(f"quantity is 0: {size.caps[0]}")
+        else:
+            reasons.append(
+                f"quantity rounds to 0 at step {fmt(step)} (1R {fmt(risk_amount)} / loss per unit "
+                f"{fmt(size.loss_per_unit)} = {fmt(size.raw_quantity.quantize(Decimal('1E-12')))})"
+            )
         return plan(entry, estimate, stop, risk_amount=risk_amount, size=size)
     entry_violations = filters.validate(entry, qty, side, order_type, market_price)
     reasons += [_violation_reason("entry", v) for v in entry_violations]
