@@ -15,7 +15,7 @@ from tradeterm.cli import main
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADETERM_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "tradeterm", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tradeterm", *args], check=False, capture_output=True, text=True,
                           env=full_env, timeout=60)
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 def _capture(session: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
+    return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], check=False, capture_output=True, text=True).stdout
 
 
 def _wait_for(session: str, text: str, timeout: float = 40.0) -> str:
@@ -37,8 +37,8 @@ def test_demo_workstation_in_tmux(tmp_path: Path) -> None:
     cmd = (f"env -u TRADETERM_CONFIG TRADETERM_DATA_DIR={tmp_path} XDG_CONFIG_HOME={tmp_path}/cfg "
            f"{exe} --ephemeral --speed 120; echo $? > {exit_file}; sleep 30")
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "42", cmd], check=True)
-    subprocess.run(["tmux", "set-option", "-t", session, "window-size", "manual"], capture_output=True)
-    subprocess.run(["tmux", "resize-window", "-t", session, "-x", "140", "-y", "42"], capture_output=True)
+    subprocess.run(["tmux", "set-option", "-t", session, "window-size", "manual"], check=False, capture_output=True)
+    subprocess.run(["tmux", "resize-window", "-t", session, "-x", "140", "-y", "42"], check=False, capture_output=True)
     try:
         _wait_for(session, "│ live │")
         for part in ("BTCUSDT", "eq 10,000.00 USDT", "NEWS", "Blotter", "UTC"):
@@ -52,4 +52,4 @@ def test_demo_workstation_in_tmux(tmp_path: Path) -> None:
         assert exit_file.read_text().strip() == "0"
         assert "Traceback" not in _capture(session)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)

@@ -57,7 +57,7 @@ class Subscription:
 
     def __init__(
         self,
-        bus: "EventBus",
+        bus: EventBus,
         topic: str,
         policy: Policy,
         maxsize: int,

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -236,7 +244,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _profile_rules(self) -> "Settings":
+    def _profile_rules(self) -> Settings:
         paper = self.paper_mode
         if paper is None:
             object.__setattr__(self, "paper_mode", self.profile in (Profile.DEMO, Profile.PAPER))
@@ -297,7 +305,7 @@ def _load_credentials_file(path: Path) -> dict[str, str]:
     data = _read_toml(path)
     unknown = set(data) - {"api_key", "api_secret", "ed25519_private_key_file"}
     if unknown:
-        raise ConfigError(f"credentials file {path}: unknown key {sorted(unknown)[0]!r}")
+        raise ConfigError(f"credentials file {path}: unknown key {min(unknown)!r}")
     return data
 
 

@@ -7,7 +7,14 @@ import pytest
 from pydantic import ValidationError
 
 from tests.contracts.samples import BAD, GOOD
-from tradeterm.contracts import CONTRACTS, CandleV1, OrderUpdateV1, export_schemas, iso_to_ms, ms_to_iso
+from tradeterm.contracts import (
+    CONTRACTS,
+    CandleV1,
+    OrderUpdateV1,
+    export_schemas,
+    iso_to_ms,
+    ms_to_iso,
+)
 
 
 def test_every_contract_has_a_sample() -> None:

@@ -83,7 +83,7 @@ def test_daemon_serves_health_ready_and_metrics_then_stops_on_sigterm(daemon) ->
 
 def test_second_daemon_on_same_data_dir_is_refused(daemon) -> None:  # type: ignore[no-untyped-def]
     _, _, env = daemon
-    second = subprocess.run([sys.executable, "-m", "tradeterm", "--daemon"], env=env, capture_output=True,
+    second = subprocess.run([sys.executable, "-m", "tradeterm", "--daemon"], check=False, env=env, capture_output=True,
                             text=True, timeout=30)
     assert second.returncode == 2
     assert "another tradeterm daemon" in second.stderr and "Traceback" not in second.stderr
@@ -108,9 +108,9 @@ def test_daemon_audit_trail_survives_restart(tmp_path: Path) -> None:
 
 
 def test_daemon_with_command_or_bad_port_is_one_line(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "tradeterm", "--daemon", "db", "status"], env=_env(tmp_path),
+    out = subprocess.run([sys.executable, "-m", "tradeterm", "--daemon", "db", "status"], check=False, env=_env(tmp_path),
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "cannot be combined" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "tradeterm", "--daemon"], env=_env(tmp_path, TRADETERM_DAEMON__PORT="99999"),
+    out = subprocess.run([sys.executable, "-m", "tradeterm", "--daemon"], check=False, env=_env(tmp_path, TRADETERM_DAEMON__PORT="99999"),
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "'daemon.port'" in out.stderr

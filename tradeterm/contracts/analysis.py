@@ -80,7 +80,7 @@ class SmcEventV1(_Derived):
     ref_time: EpochMs | None = Field(default=None, description="bar of the swing that was broken/swept")
 
     @model_validator(mode="after")
-    def _label_only_on_swings(self) -> "SmcEventV1":
+    def _label_only_on_swings(self) -> SmcEventV1:
         if self.label is not None and self.kind not in (SmcEventKind.SWING_HIGH, SmcEventKind.SWING_LOW):
             raise ValueError("label (HH/HL/LH/LL) is only for swing events")
         return self
@@ -114,7 +114,7 @@ class ZoneV1(_Derived):
     fill_pct: FiniteFloat = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "ZoneV1":
+    def _ordered(self) -> ZoneV1:
         if self.top < self.bottom:
             raise ValueError(f"zone top {self.top} is below bottom {self.bottom}")
         return self
@@ -130,14 +130,14 @@ class SignalRawV1(_Derived):
     side: Side
     entry: PositiveMoney
     stop: PositiveMoney
-    take_profits_r: list[Decimal] = Field(default_factory=lambda: [Decimal("1.5"), Decimal("2"), Decimal("3")])
+    take_profits_r: list[Decimal] = Field(default_factory=lambda: [Decimal("1.5"), Decimal(2), Decimal(3)])
     score: FiniteFloat = Field(ge=0, le=1)
     ttl_bars: int = Field(ge=1, le=10_000)
     zone_id: str | None = None
     reasons: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _stop_side(self) -> "SignalRawV1":
+    def _stop_side(self) -> SignalRawV1:
         if self.side is Side.BUY and self.stop >= self.entry:
             raise ValueError("a BUY signal needs its stop below the entry")
         if self.side is Side.SELL and self.stop <= self.entry:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
@@ -24,7 +24,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch-ms bounds: 2000-01-01 .. 2200-01-01. A seconds value (10 digits) or microseconds (16)
 # lands outside and is refused instead of silently meaning 1970 or the year 50000.
 _MIN_MS = 946_684_800_000
@@ -34,14 +34,14 @@ _MAX_MS = 7_258_118_400_000
 def ms_to_iso(ms: int) -> str:
     """Epoch milliseconds -> ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (exact, millisecond precision)."""
     seconds, millis = divmod(int(ms), 1000)
-    dt = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    dt = datetime.fromtimestamp(seconds, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
 
 
 def iso_to_ms(text: str) -> int:
     """Parse an ISO-8601 timestamp with an explicit UTC offset into epoch milliseconds."""
     try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(text)  # 3.11+ reads a trailing Z
     except ValueError as exc:
         raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from exc
     if dt.tzinfo is None:
@@ -52,7 +52,7 @@ def iso_to_ms(text: str) -> int:
 
 def _parse_time(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("expected epoch milliseconds or an ISO-8601 string, got a boolean")
+        raise ValueError("expected epoch milliseconds or an ISO-8601 string, got a boolean")  # noqa: TRY004 - pydantic reports ValueError
     if isinstance(value, int):
         ms = value
     elif isinstance(value, float):
@@ -66,7 +66,7 @@ def _parse_time(value: Any) -> int:
             raise ValueError("datetime has no timezone; times must be UTC")
         ms = iso_to_ms(value.isoformat())
     else:
-        raise ValueError(f"expected epoch milliseconds or an ISO-8601 string, got {type(value).__name__}")
+        raise ValueError(f"expected epoch milliseconds or an ISO-8601 string, got {type(value).__name__}")  # noqa: TRY004
     if not _MIN_MS <= ms <= _MAX_MS:
         raise ValueError(f"time {ms} is outside 2000..2200 in epoch milliseconds (seconds or µs given?)")
     return ms
@@ -151,5 +151,5 @@ class Contract(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> "Contract":
+    def from_json(cls, data: bytes | str) -> Contract:
         return cls.model_validate_json(data)

@@ -32,7 +32,7 @@ class CandleV1(Contract):
     closed: bool = True
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CandleV1":
+    def _consistent(self) -> CandleV1:
         if self.high < max(self.open, self.close, self.low):
             raise ValueError(f"high {self.high} is below open/close/low")
         if self.low > min(self.open, self.close):
@@ -61,7 +61,7 @@ class FundingWindowV1(Contract):
     block_until: EpochMs | None = None
 
     @model_validator(mode="after")
-    def _window(self) -> "FundingWindowV1":
+    def _window(self) -> FundingWindowV1:
         if (self.block_from is None) != (self.block_until is None):
             raise ValueError("block_from and block_until go together")
         if self.block_from is not None and self.block_until is not None and self.block_until < self.block_from:

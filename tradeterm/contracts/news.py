@@ -29,7 +29,7 @@ class NewsWindowV1(Contract):
     source: str | None = None
 
     @model_validator(mode="after")
-    def _window(self) -> "NewsWindowV1":
+    def _window(self) -> NewsWindowV1:
         if not self.block_from <= self.event_time <= self.block_until:
             raise ValueError("the block window must contain event_time")
         return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 
 MINUTE_MS = 60_000
@@ -44,8 +44,8 @@ class Timeframe(StrEnum):
     def bucket_start(self, t_ms: int) -> int:
         """Open time of the bar containing ``t_ms``."""
         if self is Timeframe.MO1:
-            dt = datetime.fromtimestamp(t_ms // 1000, tz=timezone.utc)
-            return int(datetime(dt.year, dt.month, 1, tzinfo=timezone.utc).timestamp() * 1000)
+            dt = datetime.fromtimestamp(t_ms // 1000, tz=UTC)
+            return int(datetime(dt.year, dt.month, 1, tzinfo=UTC).timestamp() * 1000)
         if self is Timeframe.W1:
             return t_ms - (t_ms - _WEEK_OFFSET_MS) % self.ms
         return t_ms - t_ms % self.ms
@@ -53,9 +53,9 @@ class Timeframe(StrEnum):
     def bucket_end(self, open_ms: int) -> int:
         """Open time of the next bar (exclusive end)."""
         if self is Timeframe.MO1:
-            dt = datetime.fromtimestamp(open_ms // 1000, tz=timezone.utc)
+            dt = datetime.fromtimestamp(open_ms // 1000, tz=UTC)
             year, month = (dt.year + 1, 1) if dt.month == 12 else (dt.year, dt.month + 1)
-            return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp() * 1000)
+            return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
         return open_ms + self.ms
 
     def close_time(self, open_ms: int) -> int:

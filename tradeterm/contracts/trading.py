@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tradeterm.contracts.base import (
     Contract,
     EpochMs,
-    Money,
     NonNegMoney,
     PositiveMoney,
     Side,
@@ -73,7 +72,7 @@ class DecisionV1(Contract):
     expires_at: EpochMs | None = None
 
     @model_validator(mode="after")
-    def _coherent(self) -> "DecisionV1":
+    def _coherent(self) -> DecisionV1:
         if self.order_type not in (OrderType.LIMIT, OrderType.MARKET):
             raise ValueError("a decision's entry is LIMIT or MARKET")
         if self.order_type is OrderType.LIMIT and self.entry is None:
@@ -160,7 +159,7 @@ class OrderUpdateV1(Contract):
     sequence: int = Field(default=0, ge=0, description="per-order sequence; a lower one never overrides a higher one")
 
     @model_validator(mode="after")
-    def _fills(self) -> "OrderUpdateV1":
+    def _fills(self) -> OrderUpdateV1:
         if self.filled_qty > self.orig_qty:
             raise ValueError(f"filled_qty {self.filled_qty} exceeds orig_qty {self.orig_qty}")
         if self.status is OrderStatus.FILLED and self.filled_qty != self.orig_qty:

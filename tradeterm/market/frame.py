@@ -63,7 +63,7 @@ class CandleFrame:
         trades: np.ndarray | None = None,
         taker_buy_base: np.ndarray | None = None,
         taker_buy_quote: np.ndarray | None = None,
-    ) -> "CandleFrame":
+    ) -> CandleFrame:
         """Build a frame, coercing dtypes and filling optional columns with zeros."""
         n = len(open_time)
         z = np.zeros(n, dtype=np.float64)
@@ -82,7 +82,7 @@ class CandleFrame:
             taker_buy_quote=z.copy() if taker_buy_quote is None else np.asarray(taker_buy_quote, dtype=np.float64),
         )
 
-    def slice(self, start: int, stop: int) -> "CandleFrame":
+    def slice(self, start: int, stop: int) -> CandleFrame:
         """Rows [start, stop) as views (no copy)."""
         kw = {f.name: getattr(self, f.name) for f in fields(self)}
         for name, col in list(kw.items()):
@@ -115,7 +115,7 @@ class CandleFrame:
         ]
 
     @classmethod
-    def from_candles(cls, candles: list[CandleV1]) -> "CandleFrame":
+    def from_candles(cls, candles: list[CandleV1]) -> CandleFrame:
         if not candles:
             raise ValueError("from_candles needs at least one candle")
         first = candles[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -75,7 +75,7 @@ class AppServer:
         self._server = None
         self._task = None
 
-    async def __aenter__(self) -> "AppServer":
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from typing import Self
 from pathlib import Path
 
 from tradeterm.errors import UserError
@@ -40,7 +41,7 @@ class InstanceLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "InstanceLock":
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

@@ -45,5 +45,5 @@ class ActivityHandler(logging.Handler):
             kind: LogKind = "feed" if record.name.startswith("tradeterm.market") else (
                 "order" if record.name.startswith("tradeterm.brokers") else "system")
             self.log.add(kind, record.getMessage(), level, int(record.created * 1000))
-        except Exception:  # a log line must never break the pipeline
+        except Exception:  # noqa: BLE001 - a log line must never break the pipeline
             self.handleError(record)
