@@ -23,6 +23,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from _venue_common import count_stream_messages, stop_venue
+
 
 def _serve(conn: Any, speed_max: bool, paused: bool) -> None:
     from tradeterm.venue.app import VenueServer
@@ -51,13 +53,6 @@ def _start(speed_max: bool, paused: bool) -> tuple[mp.Process, Any, int, Decimal
     proc.start()
     port, price = parent.recv()
     return proc, parent, port, Decimal(price)
-
-
-def _stop(proc: mp.Process, conn: Any) -> None:
-    conn.send("stop")
-    proc.join(10)
-    if proc.is_alive():
-        proc.kill()
 
 
 def _read_response(sock: socket.socket, buf: bytearray) -> tuple[int, bytes]:
@@ -118,7 +113,7 @@ def bench_orders(n: int) -> dict[str, float]:
                 cancel_lat.append(cdt * 1000)
         sock.close()
     finally:
-        _stop(proc, conn)
+        stop_venue(proc, conn)
     lat.sort()
     cancel_lat.sort()
     return {"n": len(lat), "p50_ms": statistics.median(lat), "p99_ms": lat[int(len(lat) * 0.99) - 1],
@@ -126,37 +121,12 @@ def bench_orders(n: int) -> dict[str, float]:
             "cancel_p99_ms": cancel_lat[int(len(cancel_lat) * 0.99) - 1]}
 
 
-async def _stream_clients(port: int, clients: int, seconds: float) -> tuple[int, float]:
-    from websockets.asyncio.client import connect
-
-    counts = [0] * clients
-    stop = asyncio.Event()
-
-    async def client(k: int) -> None:
-        async with connect(f"ws://127.0.0.1:{port}/ws/btcusdt@kline_1m", max_queue=None) as ws:
-            async for _ in ws:
-                counts[k] += 1
-                if stop.is_set():
-                    return
-
-    tasks = [asyncio.create_task(client(k)) for k in range(clients)]
-    await asyncio.sleep(1.0)  # warm-up: connections up, replay running
-    start_total, t0 = sum(counts), time.perf_counter()
-    await asyncio.sleep(seconds)
-    total, dt = sum(counts) - start_total, time.perf_counter() - t0
-    stop.set()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return total, dt
-
-
 def bench_stream(clients: int, seconds: float) -> dict[str, float]:
     proc, conn, port, _ = _start(speed_max=True, paused=False)
     try:
-        total, dt = asyncio.run(_stream_clients(port, clients, seconds))
+        total, dt = asyncio.run(count_stream_messages(f"ws://127.0.0.1:{port}/ws/btcusdt@kline_1m", clients, seconds))
     finally:
-        _stop(proc, conn)
+        stop_venue(proc, conn)
     return {"clients": clients, "messages": total, "seconds": dt, "msgs_per_s": total / dt}
 
 

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from _venue_common import count_stream_messages, stop_venue
 
 KEY, SECRET = "bench-key", "bench-secret"
 PRICE = 50_000.0
@@ -89,13 +90,6 @@ def _start(speed_max: bool, bars: int = 0) -> tuple[mp.Process, Any, int]:
     proc = mp.get_context("spawn").Process(target=_serve, args=(child, speed_max, bars), daemon=True)
     proc.start()
     return proc, parent, parent.recv()
-
-
-def _stop(proc: mp.Process, conn: Any) -> None:
-    conn.send("stop")
-    proc.join(10)
-    if proc.is_alive():
-        proc.kill()
 
 
 def _request(method: str, path: str, params: str | None = None, body: bytes | None = None) -> bytes:
@@ -174,7 +168,7 @@ def bench_orders(n: int, warmup: int = 200) -> dict[str, float]:
                 cancel.append(ct)
         http.close()
     finally:
-        _stop(proc, conn)
+        stop_venue(proc, conn)
     p50, p99 = _pct(lat)
     c50, c99 = _pct(cancel)
     return {"n": len(lat), "p50_ms": p50, "p99_ms": p99, "max_ms": max(lat), "cancel_p50_ms": c50,
@@ -237,44 +231,19 @@ def bench_algos(n: int, warmup: int = 50) -> dict[str, float]:
         place, trigger = asyncio.run(_trigger_loop(port, http, n, warmup))
         http.close()
     finally:
-        _stop(proc, conn)
+        stop_venue(proc, conn)
     p50, p99 = _pct(place)
     t50, t99 = _pct(trigger)
     return {"n": len(place), "place_p50_ms": p50, "place_p99_ms": p99, "trigger_p50_ms": t50, "trigger_p99_ms": t99}
 
 
-async def _stream_clients(port: int, clients: int, seconds: float) -> tuple[int, float]:
-    from websockets.asyncio.client import connect
-
-    counts = [0] * clients
-    stop = asyncio.Event()
-    url = f"ws://127.0.0.1:{port}/market/stream?streams=btcusdt@kline_1m/btcusdt@markPrice@1s/btcusdt@aggTrade"
-
-    async def client(k: int) -> None:
-        async with connect(url, max_queue=None) as ws:
-            async for _ in ws:
-                counts[k] += 1
-                if stop.is_set():
-                    return
-
-    tasks = [asyncio.create_task(client(k)) for k in range(clients)]
-    await asyncio.sleep(1.0)  # warm-up: connections up, replay running
-    start_total, t0 = sum(counts), time.perf_counter()
-    await asyncio.sleep(seconds)
-    total, dt = sum(counts) - start_total, time.perf_counter() - t0
-    stop.set()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return total, dt
-
-
 def bench_stream(clients: int, seconds: float) -> dict[str, float]:
     proc, conn, port = _start(speed_max=True)
     try:
-        total, dt = asyncio.run(_stream_clients(port, clients, seconds))
+        url = f"ws://127.0.0.1:{port}/market/stream?streams=btcusdt@kline_1m/btcusdt@markPrice@1s/btcusdt@aggTrade"
+        total, dt = asyncio.run(count_stream_messages(url, clients, seconds))
     finally:
-        _stop(proc, conn)
+        stop_venue(proc, conn)
     return {"clients": clients, "messages": total, "seconds": dt, "msgs_per_s": total / dt}
 
 
