@@ -26,15 +26,15 @@ async def test_db_status_then_migrate_then_status(
     args = parse(["db", "status"])
     assert await args.handler(args, settings) == 0
     out = capsys.readouterr().out
-    assert "schema     version 0 (this tradeterm knows up to 1)" in out
-    assert "pending    0001_initial" in out
+    assert "schema     version 0 (this tradeterm knows up to 2)" in out
+    assert "pending    0001_initial, 0002_paper_state" in out
 
     args = parse(["db", "migrate", "--db", db_url])
     assert await args.handler(args, SimpleNamespace(database_url=None)) == 0
-    assert "applied 0001_initial; schema is now version 1" in capsys.readouterr().out
+    assert "applied 0001_initial, 0002_paper_state; schema is now version 2" in capsys.readouterr().out
 
     assert await args.handler(args, settings) == 0
-    assert "schema is up to date (version 1)" in capsys.readouterr().out
+    assert "schema is up to date (version 2)" in capsys.readouterr().out
 
     args = parse(["db", "status", "--db", db_url])
     assert await args.handler(args, settings) == 0

@@ -20,32 +20,32 @@ PG_ONLY = pytest.mark.parametrize(
 
 async def test_status_before_and_after_migrate(db_url: str) -> None:
     before = await status(db_url)
-    assert (before.current, before.latest) == (0, 1)
-    assert [m.label for m in before.pending] == ["0001_initial"]
+    assert (before.current, before.latest) == (0, 2)
+    assert [m.label for m in before.pending] == ["0001_initial", "0002_paper_state"]
     assert before.applied == () and not before.up_to_date
 
-    assert await migrate(db_url) == [1]
+    assert await migrate(db_url) == [1, 2]
 
     after = await status(db_url)
-    assert (after.current, after.latest, after.pending) == (1, 1, ())
-    assert [(a.version, a.name) for a in after.applied] == [(1, "initial")]
+    assert (after.current, after.latest, after.pending) == (2, 2, ())
+    assert [(a.version, a.name) for a in after.applied] == [(1, "initial"), (2, "paper_state")]
     assert after.applied[0].checksum == load_migrations(after.dialect)[0].checksum
     assert after.up_to_date
     assert after.timescale is (None if after.dialect == "sqlite" else False)
 
 
 async def test_migrate_twice_is_idempotent(db_url: str, raw) -> None:
-    assert await migrate(db_url) == [1]
+    assert await migrate(db_url) == [1, 2]
     first = await raw.dump()
     assert await migrate(db_url) == []
     assert await raw.dump() == first
-    assert "schema_migrations" in first and len(first["schema_migrations"]) == 1
+    assert "schema_migrations" in first and len(first["schema_migrations"]) == 2
 
 
 async def test_concurrent_migrations_apply_once(db_url: str) -> None:
     """Several processes starting on a new database at once: one migrates, none fails."""
     results = await asyncio.gather(*(migrate(db_url) for _ in range(3)), return_exceptions=True)
-    assert sorted(map(str, results)) == ["[1]", "[]", "[]"]
+    assert sorted(map(str, results)) == ["[1, 2]", "[]", "[]"]
 
 
 async def test_newer_database_is_refused(db_url: str, raw) -> None:
@@ -53,7 +53,7 @@ async def test_newer_database_is_refused(db_url: str, raw) -> None:
     await raw.execute(
         "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (7, 'future', 'x', 0)"
     )
-    expected = "database schema is version 7 but this tradeterm knows up to 1; upgrade tradeterm"
+    expected = "database schema is version 7 but this tradeterm knows up to 2; upgrade tradeterm"
     for attempt in (migrate(db_url), status(db_url), create_store(db_url).open()):
         with pytest.raises(StoreError) as info:
             await attempt
@@ -72,7 +72,7 @@ async def test_changed_checksum_is_refused(db_url: str, raw) -> None:
 
 async def test_store_without_auto_migrate_refuses_a_schema_behind(db_url: str) -> None:
     with pytest.raises(
-        StoreError, match=r"version 0 but this tradeterm needs 1; run `tradeterm db migrate`"
+        StoreError, match=r"version 0 but this tradeterm needs 2; run `tradeterm db migrate`"
     ):
         await create_store(db_url, auto_migrate=False).open()
     await migrate(db_url)

@@ -1,4 +1,5 @@
-"""``tradeterm orders``: place a bracket (or preview it), list, cancel, flatten.
+"""``tradeterm orders``: place a bracket (or preview it), list, cancel, flatten, and start the
+paper account over (``paper-reset``, with a confirmation).
 
 Keys come from settings (environment or a 0600 file), never from flags. ``--dry-run`` needs no
 keys: it reads exchangeInfo (and the price) from the configured Spot or USD-M REST URL, or the
@@ -49,6 +50,11 @@ def register(subparsers: Any) -> None:
     f.add_argument("--venue", choices=LIVE_VENUES, default="binance-spot")
     f.add_argument("--reason", default="flatten from the command line")
     f.set_defaults(handler=flatten_cmd)
+    r = sub.add_parser("paper-reset", help="start the paper account over (balances, orders); stop the "
+                       "workstation or daemon using the database first")  # fmt: skip
+    r.add_argument("--venue", default="paper", help="the paper account's venue name (default: paper)")
+    r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    r.set_defaults(handler=paper_reset_cmd)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -152,8 +158,14 @@ async def bracket_cmd(args: argparse.Namespace, settings: Settings) -> int:
     equity = Decimal(args.equity) if args.equity else None
     if args.venue == "paper":
         from tradeterm.brokers.paper import PaperBroker
+        from tradeterm.store import create_store
 
         broker: Any = PaperBroker.synthetic([symbol])
+        # Sized on the saved paper account (the one the order will meet), not a fresh one.
+        async with create_store(settings.effective_database_url) as store:
+            broker.store = store
+            await broker.restore_account()
+        broker.store = None
         filters = (await broker.exchange_info())[symbol]
         price = await broker.transport.last_price(symbol)
         account = await broker.account_snapshot(filters.quote_asset or "USDT")
@@ -283,4 +295,46 @@ async def flatten_cmd(args: argparse.Namespace, settings: Settings) -> int:
             raise UserError(str(exc)) from None
         finally:
             await broker.close()
+    return 0
+
+
+async def paper_reset_cmd(args: argparse.Namespace, settings: Settings, *, ask: Any = input) -> int:
+    """Forget the saved paper account so that its next start has the configured balance and no
+    orders. Refused while paper brackets still work (open orders in the journal or the account):
+    their history would point at orders that no longer exist; cancel or close them first."""
+    import re
+    import sys
+
+    import orjson
+
+    from tradeterm.store import create_store
+
+    venue = args.venue.strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,31}", venue):
+        raise UserError(f"--venue {args.venue!r} is not a venue name (lowercase letters, digits, '-', '_')")
+    async with create_store(settings.effective_database_url) as store:
+        rows = await store.load_paper_state(venue)
+        if not rows:
+            print(f"no saved paper account {venue!r} in {store.url}: nothing to reset")
+            return 0
+        working = sorted({u.decision_id or u.client_order_id
+                          for u in await store.list_orders(open_only=True, venue=venue)})  # fmt: skip
+        resting = [d for d in (orjson.loads(r.data) for r in rows if r.kind == "order")
+                   if d["status"] in ("NEW", "PARTIALLY_FILLED", "PENDING_NEW")]  # fmt: skip
+        if working or resting:
+            raise UserError(f"the paper account {venue!r} still has {len(resting)} open orders and "
+                            f"{len(working)} working brackets ({', '.join(working[:3]) or 'none in the journal'}"
+                            f"{', …' if len(working) > 3 else ''}); cancel or close them first")  # fmt: skip
+        account = next(orjson.loads(r.data) for r in rows if r.kind == "account")
+        held = ", ".join(f"{a} {v}" for a, v in sorted(account["free"].items()) if Decimal(v)) or "nothing"
+        print(f"paper account {venue!r} in {store.url}: {held}")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UserError("refusing to reset without confirmation: pass --yes")
+            if ask("reset it to the starting balance? type 'reset' to confirm: ").strip().lower() != "reset":
+                print("not reset")
+                return 1
+        n = await store.reset_paper_state(venue)
+        await store.append_audit("paper_reset", f"paper account {venue} reset", {"venue": venue, "rows": n})
+    print(f"paper account {venue!r} reset: the next start has the configured starting balance")
     return 0

@@ -78,6 +78,9 @@ class TradingStage:
         """Start the broker (which reconciles with the exchange and the store) and the workers:
         candles into the paper engine, order updates into the read model (supervised if given)."""
         self.broker = self._make_broker()
+        # The saved paper account (balances, resting orders) first: the prices set below are
+        # today's market, and the broker's start reconciles the journal against that account.
+        await self.broker.restore_account()
         now = int(time.time() * 1000)
         for symbol, price in last_prices.items():
             self.broker.transport.set_price(symbol, price, now)
@@ -121,11 +124,15 @@ class TradingStage:
                         or candle.venue == "binance-usdm"):  # futures prices never fill a spot order
                     continue
                 try:
-                    await self.broker.on_candle(candle)
+                    await self.broker.on_candle(candle, save=False)
                     fed = True
                 except Exception:
                     log.exception("paper broker failed on %s %s", candle.symbol, candle.open_time)
             if fed:
+                try:  # fills were saved with their journal; this saves the prices and bar marks
+                    await self.broker.save_account()
+                except Exception:
+                    log.exception("saving the paper account failed (retried after the next bar)")
                 await self.refresh_account()
 
     async def _watch_updates(self) -> None:

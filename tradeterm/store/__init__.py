@@ -4,7 +4,15 @@ backend, the same schema and the same tests for both. Start at :func:`create_sto
 from tradeterm.store.factory import create_store
 from tradeterm.store.migrations import MigrationStatus, migrate, status
 from tradeterm.store.protocol import Store
-from tradeterm.store.records import AuditEntry, Fill, JournalNote, OrderList, Position, TradeRecord
+from tradeterm.store.records import (
+    AuditEntry,
+    Fill,
+    JournalNote,
+    OrderList,
+    PaperStateRow,
+    Position,
+    TradeRecord,
+)
 from tradeterm.store.url import redact
 
 __all__ = [
@@ -13,6 +21,7 @@ __all__ = [
     "JournalNote",
     "MigrationStatus",
     "OrderList",
+    "PaperStateRow",
     "Position",
     "Store",
     "TradeRecord",

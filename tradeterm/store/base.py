@@ -24,6 +24,7 @@ from tradeterm.store.records import (
     Fill,
     JournalNote,
     OrderList,
+    PaperStateRow,
     Position,
     Record,
     TradeRecord,
@@ -409,6 +410,22 @@ class SqlStore(ABC):
         )
         where.add("opened_at", ">=", start_ms).add("opened_at", "<", end_ms)
         return await self._select(route_for_type(TradeRecord), where)
+
+    # -- paper account -----------------------------------------------------------------------
+    async def load_paper_state(self, venue: str) -> list[PaperStateRow]:
+        """Every stored piece of the paper account ``venue``, oldest write first."""
+        where = Where.new(self.sql).add("venue", "=", venue)
+        return await self._select(route_for_type(PaperStateRow), where)
+
+    async def reset_paper_state(self, venue: str) -> int:
+        """Forget the paper account ``venue`` (its next start is a fresh account); returns the
+        rows deleted. The journal (decisions, orders, fills) is kept: it is history."""
+        p = self.sql.ph
+
+        async def body(tx: Tx) -> int:
+            return await tx.execute(f"DELETE FROM paper_state WHERE venue = {p(1)}", (venue,))
+
+        return await self._transact(body)
 
     async def _select(self, route: Route, where: Where, limit: int | None = None) -> list[Any]:
         table = route.table

@@ -15,6 +15,7 @@ from tradeterm.store.records import (
     Fill,
     JournalNote,
     OrderList,
+    PaperStateRow,
     Position,
     Record,
     TradeRecord,
@@ -138,6 +139,13 @@ class Store(Protocol):
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> list[TradeRecord]: ...
+
+    # -- paper account (its matching-engine state; written with ``write``) ---------------------
+    async def load_paper_state(self, venue: str) -> list[PaperStateRow]:
+        """Every stored piece of the paper account ``venue``, oldest write first."""
+
+    async def reset_paper_state(self, venue: str) -> int:
+        """Forget the paper account ``venue``; returns the rows deleted (the journal stays)."""
 
     # -- journal and audit ------------------------------------------------------------------
     async def add_journal_note(

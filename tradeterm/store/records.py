@@ -87,6 +87,22 @@ class OrderList:
 
 
 @dataclass(frozen=True, slots=True)
+class PaperStateRow:
+    """One piece of a paper account's matching-engine state (``kind``: ``account`` for the
+    balances, counters and market marks; ``order``, ``list``, ``trade``), so the paper "exchange"
+    outlives its process like a real one. ``data`` is JSON text with every amount as an exact
+    decimal string. ``version`` grows with every save of the account: an older write never
+    overwrites a newer one."""
+
+    venue: str
+    kind: str
+    item_key: str
+    version: int
+    data: str
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class JournalNote:
     note_id: int
     trade_id: str | None
@@ -104,5 +120,5 @@ class AuditEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Record = Fill | Position | TradeRecord | OrderList
+Record = Fill | Position | TradeRecord | OrderList | PaperStateRow
 """Records that :meth:`Store.write` accepts next to the v1 contracts."""

@@ -28,7 +28,7 @@ from tradeterm.contracts import (
     ZoneV1,
 )
 from tradeterm.store import schema
-from tradeterm.store.records import Fill, OrderList, Position, TradeRecord
+from tradeterm.store.records import Fill, OrderList, PaperStateRow, Position, TradeRecord
 from tradeterm.store.schema import Table
 
 Row = dict[str, Any]
@@ -141,6 +141,7 @@ _ROUTES: dict[type, Route] = {
     Position: _record_route(schema.POSITIONS, Position),
     TradeRecord: _record_route(schema.TRADES, TradeRecord),
     OrderList: _record_route(schema.ORDER_LISTS, OrderList, tuples=("client_order_ids",)),
+    PaperStateRow: _record_route(schema.PAPER_STATE, PaperStateRow),
 }
 _TOPIC_ROUTES: dict[str, tuple[Route, ...]] = {
     model.TOPIC: (route,) for model, route in _ROUTES.items() if issubclass(model, Contract)

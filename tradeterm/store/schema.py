@@ -290,6 +290,24 @@ TRADES = Table(
     order_by=("opened_at", "trade_id"),
     time_col="opened_at",
 )
+# The paper account's engine state (tradeterm.brokers.paper), written in the same transaction as
+# the broker's journal of the events that changed it. ``data`` is JSON as text: compared and
+# restored as written, amounts as exact decimal strings.
+PAPER_STATE = Table(
+    "paper_state",
+    (
+        ("venue", "text"),
+        ("kind", "text"),
+        ("item_key", "text"),
+        ("version", "int"),
+        ("data", "text"),
+        ("updated_at", "int"),
+    ),
+    key=("venue", "kind", "item_key"),
+    policy="newer",
+    newer=("version",),
+    order_by=("version", "kind", "item_key"),
+)
 
 # Tables written through their own SQL (not the generic upsert): listed so the schema check in
 # the tests covers them too.
@@ -328,4 +346,5 @@ TABLES: tuple[Table, ...] = (
     FILLS,
     POSITIONS,
     TRADES,
+    PAPER_STATE,
 )

@@ -22,8 +22,10 @@ Fill rules (documented because backtests inherit them):
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from tradeterm.venue import errors as E
 from tradeterm.venue.book import SyntheticBook
@@ -818,3 +820,122 @@ class MatchingEngine:
             return
         # *_LIMIT: becomes a limit order at its price; taker for whatever crosses the book now.
         self._take_limit(o, t, at_price=at)
+
+    # ---------------------------------------------------------------- state export / import
+    # For an account that outlives its process (the paper broker persists it in the store).
+    # Plain JSON-able dicts with every Decimal as its exact string; matching never reads them.
+    def export_account(self) -> dict[str, Any]:
+        """Balances, id counters and market state: what is not in an order, list or trade."""
+        return {
+            "free": {a: str(v) for a, v in self.free.items()},
+            "locked": {a: str(v) for a, v in self.locked.items()},
+            "next_order": dict(self._next_order),
+            "next_trade": dict(self._next_trade),
+            "next_list": self._next_list,
+            "update_time": self.update_time,
+            "market": {s: [str(m.price), str(m.ref_price), str(m.level_qty), m.t] for s, m in self.market.items()},
+        }
+
+    def restore(self, account: Mapping[str, Any], orders: Sequence[Mapping[str, Any]],
+                lists: Sequence[Mapping[str, Any]], trades: Sequence[Mapping[str, Any]]) -> None:
+        """Replace this engine's state with an exported one. ``orders`` oldest write first: a
+        reservation shared by several orders (an OCO pair) takes the values of the newest row
+        naming it, and becomes one object again, as the pair's legs must share it. Every symbol
+        named must have rules here. Counters never go below an id already used."""
+        for s in (*account.get("market", {}), *(o["symbol"] for o in orders), *(ol["symbol"] for ol in lists)):
+            if s not in self.rules:
+                raise ValueError(f"no rules for {s} in this engine")
+        self.free = {a: Decimal(v) for a, v in account["free"].items()}
+        self.locked = {a: Decimal(v) for a, v in account["locked"].items()}
+        for r in self.rules.values():
+            for a in (r.base_asset, r.quote_asset):
+                self.free.setdefault(a, ZERO)
+                self.locked.setdefault(a, ZERO)
+        self.orders = {s: {} for s in self.rules}
+        self._active = {s: {} for s in self.rules}
+        self._by_client_id = {s: {} for s in self.rules}
+        reservations: dict[int, Reservation] = {}
+        for d in orders:
+            o = load_order(d)
+            res = d.get("res")
+            if res is not None:
+                rid, asset, amount, basis = int(res[0]), res[1], Decimal(res[2]), Decimal(res[3])
+                shared = reservations.setdefault(rid, Reservation(asset, amount, basis))
+                shared.amount, shared.qty_basis = amount, basis
+                o.reservation = shared
+            self.orders[o.symbol][o.order_id] = o
+        for s, by_id in self.orders.items():
+            for oid in sorted(by_id):
+                o = by_id[oid]
+                if o.is_open:
+                    self._active[s][oid] = o
+                self._by_client_id[s].setdefault(o.client_order_id, []).append(o)
+        self.lists = {}
+        self._lists_by_client_id = {}
+        for ol in sorted((load_list(d) for d in lists), key=lambda x: x.order_list_id):
+            self._store_list(ol)
+        self.trades = {s: [] for s in self.rules}
+        for tr in sorted((load_trade(d) for d in trades), key=lambda x: (x.symbol, x.id)):
+            self.trades[tr.symbol].append(tr)
+        self.market = {s: MarketState(Decimal(p), Decimal(r), Decimal(q), int(t))
+                       for s, (p, r, q, t) in account.get("market", {}).items()}  # fmt: skip
+        self.update_time = int(account.get("update_time", 0))
+        for s in self.rules:
+            used_o = max(self.orders[s], default=0)
+            used_t = max((tr.id for tr in self.trades[s]), default=0)
+            self._next_order[s] = max(int(account.get("next_order", {}).get(s, 1)), used_o + 1)
+            self._next_trade[s] = max(int(account.get("next_trade", {}).get(s, 1)), used_t + 1)
+        self._next_list = max(int(account.get("next_list", 1)), max(self.lists, default=0) + 1)
+        self._events = []
+        self._dirty = set()
+        # A restored engine must not hand out the cancel ids of the first run again.
+        self._rng.seed(f"{self._next_list}:{sorted(self._next_order.items())}:{sorted(self._next_trade.items())}")
+
+
+_ORDER_DECIMALS = ("price", "orig_qty", "orig_quote_qty", "stop_price", "executed_qty", "cum_quote")
+_ORDER_PLAIN = ("symbol", "order_id", "client_order_id", "side", "type", "time_in_force", "time", "order_list_id",
+                "status", "update_time", "working_time", "triggered", "expiry_reason", "stp_mode")
+
+
+def dump_order(o: Order, res_id: int | None) -> dict[str, Any]:
+    """An order as plain data; its reservation as ``[res_id, asset, amount, qty_basis]``."""
+    d: dict[str, Any] = {k: getattr(o, k) for k in _ORDER_PLAIN}
+    for k in _ORDER_DECIMALS:
+        d[k] = str(getattr(o, k))
+    r = o.reservation
+    d["res"] = None if r is None or res_id is None else [res_id, r.asset, str(r.amount), str(r.qty_basis)]
+    return d
+
+
+def load_order(d: Mapping[str, Any]) -> Order:
+    """The order without its reservation (``MatchingEngine.restore`` links shared ones)."""
+    kw: dict[str, Any] = {k: d[k] for k in _ORDER_PLAIN}
+    kw.update({k: Decimal(d[k]) for k in _ORDER_DECIMALS})
+    return Order(**kw)
+
+
+def dump_list(ol: OrderList) -> dict[str, Any]:
+    return {"symbol": ol.symbol, "order_list_id": ol.order_list_id, "contingency_type": ol.contingency_type,
+            "list_client_order_id": ol.list_client_order_id, "transaction_time": ol.transaction_time,
+            "order_ids": list(ol.order_ids), "list_status_type": ol.list_status_type,
+            "list_order_status": ol.list_order_status, "working_id": ol.working_id,
+            "pending_ids": list(ol.pending_ids)}  # fmt: skip
+
+
+def load_list(d: Mapping[str, Any]) -> OrderList:
+    return OrderList(d["symbol"], d["order_list_id"], d["contingency_type"], d["list_client_order_id"],
+                     d["transaction_time"], list(d["order_ids"]), d["list_status_type"], d["list_order_status"],
+                     d["working_id"], list(d["pending_ids"]))  # fmt: skip
+
+
+def dump_trade(t: Trade) -> dict[str, Any]:
+    return {"symbol": t.symbol, "id": t.id, "order_id": t.order_id, "order_list_id": t.order_list_id,
+            "price": str(t.price), "qty": str(t.qty), "quote_qty": str(t.quote_qty), "commission": str(t.commission),
+            "commission_asset": t.commission_asset, "time": t.time, "is_buyer": t.is_buyer,
+            "is_maker": t.is_maker}  # fmt: skip
+
+
+def load_trade(d: Mapping[str, Any]) -> Trade:
+    return Trade(d["symbol"], d["id"], d["order_id"], d["order_list_id"], Decimal(d["price"]), Decimal(d["qty"]),
+                 Decimal(d["quote_qty"]), Decimal(d["commission"]), d["commission_asset"], d["time"],
+                 d["is_buyer"], d["is_maker"])  # fmt: skip
