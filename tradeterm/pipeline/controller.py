@@ -404,6 +404,11 @@ class PipelineController:
             self.activity.add("order", f"auto-trade skipped {signal.signal_id}: a spot account cannot sell short; "
                                        "the signal stays in the queue")
             return
+        stage = self.stages.get("spot")
+        if stage is not None and not await stage.wait_fed(signal.symbol, signal.confirmed_at):
+            self.activity.add("order", f"auto-trade skipped {signal.signal_id}: the paper account has not seen "
+                                       "the signal's bar yet (feed behind); the signal stays in the queue", "WARNING")
+            return
         try:
             did = await self.place_bracket(self.ticket_for_signal(signal.signal_id, market="spot"), t0=t0,
                                            market="spot")  # auto-trade trades the spot account

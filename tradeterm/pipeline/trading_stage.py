@@ -63,6 +63,28 @@ class TradingStage:
     reconcile_report: ReconcileReport | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _place_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Close time of the newest fill-timeframe candle the paper engine has been given, per symbol.
+    _fed_through: dict[str, int] = field(default_factory=dict)
+    _fed_cond: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_fed(self, symbol: str, close_time: int, timeout: float = 2.0) -> bool:
+        """Wait until the paper engine has walked every candle of ``symbol`` closing at or before
+        ``close_time``; False if it has not within ``timeout``.
+
+        Why: the analysis and the paper feed consume the same closed candle concurrently. A
+        decision made on a bar and placed before the feed walks that bar would then fill
+        against the bar's own high and low, prices that were already history when the decision
+        was made (look-ahead, in the paper account's favour or against it). Placed after it, the
+        order meets only later prices, as on a real exchange."""
+        if symbol not in self.symbols:
+            return True
+        async with self._fed_cond:
+            try:
+                await asyncio.wait_for(
+                    self._fed_cond.wait_for(lambda: self._fed_through.get(symbol, -1) >= close_time), timeout)
+            except TimeoutError:
+                return False
+        return True
 
     @property
     def venue(self) -> str:
@@ -128,6 +150,12 @@ class TradingStage:
                     fed = True
                 except Exception:
                     log.exception("paper broker failed on %s %s", candle.symbol, candle.open_time)
+                if candle.closed:
+                    self._fed_through[candle.symbol] = max(self._fed_through.get(candle.symbol, -1),
+                                                           candle.close_time)
+            if fed:
+                async with self._fed_cond:
+                    self._fed_cond.notify_all()
             if fed:
                 try:  # fills were saved with their journal; this saves the prices and bar marks
                     await self.broker.save_account()
@@ -286,6 +314,9 @@ class UsdmTradingStage(TradingStage):
     whose futures account is simulated). The venue fills the orders itself and reports over the
     user-data stream, so no candles are fed here; the account and the exchange's positions (mark,
     unrealised PnL, liquidation price) are polled every ``poll_s`` and after each fill."""
+
+    async def wait_fed(self, symbol: str, close_time: int, timeout: float = 2.0) -> bool:
+        return True  # the venue matches against its own market, which is never behind a signal
 
     market: ClassVar[Market] = "usdm"
     worker_prefix: ClassVar[str] = "usdm-"
