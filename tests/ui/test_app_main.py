@@ -170,7 +170,7 @@ async def test_cancel_bracket_and_close_position() -> None:
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert ("close_position", ("BTCUSDT",)) in fake.calls
+        assert ("close_position", ("BTCUSDT", "spot")) in fake.calls  # the row's market
         assert app.query_one(PositionTable).row_count == 0
 
 

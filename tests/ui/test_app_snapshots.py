@@ -83,6 +83,16 @@ def test_bracket_panel_futures_with_error(snap_compare: Any) -> None:
     assert snap_compare(app, run_before=bad_risk, terminal_size=(120, 40))
 
 
+def test_bracket_panel_usdm_chosen(snap_compare: Any) -> None:
+    """Spot and USD-M traded: the market switch on USD-M, the leverage field, and the preview
+    with margin, leverage and liquidation; the blotter behind tags its rows SPOT/USD-M."""
+    from tradeterm.ui.app import TradetermApp
+    from tradeterm.ui.fake import FakePipeline
+
+    app = TradetermApp(FakePipeline(markets=("spot", "usdm")), theme="tradeterm-dark")
+    assert snap_compare(app, press=["f4", "a", "right"], terminal_size=(120, 40))
+
+
 def test_bracket_panel_80x24(snap_compare: Any) -> None:
     """Small terminal: the preview stacks under the form."""
     app, _ = workstation_app()

@@ -16,11 +16,20 @@ from typing import Literal, Protocol, runtime_checkable
 
 from tradeterm.analysis.guards.base import GuardState
 from tradeterm.contracts import OrderUpdateV1, SignalRawV1
+from tradeterm.pipeline.chartdata import ChartData
 from tradeterm.trading.preview import Preview
 from tradeterm.trading.ticket import ManualTicket
-from tradeterm.pipeline.chartdata import ChartData
 
 Market = Literal["spot", "usdm"]
+# How a market is named on screen (blotter tag, bracket panel, notifications).
+MARKET_LABELS: dict[str, str] = {"spot": "SPOT", "usdm": "USD-M"}
+
+
+def market_label(market: str) -> str:
+    """The on-screen name of a market (``usdm`` -> ``USD-M``); unknown names upper-cased."""
+    return MARKET_LABELS.get(market, market.upper())
+
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogKind = Literal["order", "guard", "signal", "feed", "system", "error"]
 
@@ -162,24 +171,40 @@ class ReadModel(Protocol):
 @runtime_checkable
 class Intents(Protocol):
     """Requests from a UI. Each returns quickly; results show up in later snapshots.
-    Methods that can be refused raise :class:`tradeterm.errors.UserError` with the reason."""
+    Methods that can be refused raise :class:`tradeterm.errors.UserError` with the reason.
+
+    ``market`` arguments: where a profile trades more than one market (``Snapshot.markets``,
+    the demo's spot and USD-M), the UI names the market a ticket or a close is for instead of
+    leaving the pipeline to guess from a venue name or the symbol. ``None`` keeps the old
+    meaning (the ticket's venue, else the selected market), so single-market UIs need not care.
+    A market the profile does not trade is refused with a UserError naming the ones it does."""
 
     def select(self, symbol: str, tf: str) -> None: ...
 
+    def select_market(self, market: str) -> None:
+        """Which market the snapshot's account, venue, guards and chart are for, and the default
+        market of new tickets."""
+
     def reject_signal(self, signal_id: str) -> None: ...
 
-    def ticket_for_signal(self, signal_id: str) -> ManualTicket:
-        """A ticket prefilled from a pending signal (the 'approve' key opens the bracket panel)."""
+    def ticket_for_signal(self, signal_id: str, market: str | None = None) -> ManualTicket:
+        """A ticket prefilled from a pending signal (the 'approve' key opens the bracket panel),
+        for ``market`` (default: the selected one; USD-M tickets carry the default leverage)."""
 
-    def preview(self, ticket: ManualTicket) -> Preview:
-        """Size, rounding, risk, R:R and fees of a ticket, without sending anything."""
+    def preview(self, ticket: ManualTicket, market: str | None = None) -> Preview:
+        """Size, rounding, risk, R:R and fees of a ticket, without sending anything (USD-M:
+        with the leverage, margin and liquidation price)."""
 
-    async def place_bracket(self, ticket: ManualTicket) -> str:
+    async def place_bracket(
+        self, ticket: ManualTicket, t0: float | None = None, market: str | None = None
+    ) -> str:
         """Send a bracket; returns its id. Refused (UserError) if the filters or guards forbid it."""
 
     async def cancel_bracket(self, bracket_id: str) -> None: ...
 
-    async def close_position(self, symbol: str) -> None: ...
+    async def close_position(self, symbol: str, market: str | None = None) -> None:
+        """Close ``symbol``'s position in ``market`` (``None``: the one market holding it, or
+        the selected market when several do)."""
 
     async def kill_switch(self, reason: str) -> None: ...
 
@@ -189,6 +214,7 @@ class Intents(Protocol):
 
 
 __all__: Sequence[str] = (
-    "AccountView", "BracketRow", "HeartbeatCheck", "HeartbeatView", "Intents", "LogLine", "Market", "PositionRow",
-    "ReadModel", "SignalRow", "Snapshot", "WatchRow", "WorkerRow",
+    "MARKET_LABELS", "AccountView", "BracketRow", "HeartbeatCheck", "HeartbeatView", "Intents",
+    "LogLine", "Market", "PositionRow", "ReadModel", "SignalRow", "Snapshot", "WatchRow",
+    "WorkerRow", "market_label",
 )

@@ -1,9 +1,10 @@
 """Command palette (ctrl+p): every action of the workstation, found by typing part of its name.
 
 Commands are generated from the key tables in :mod:`tradeterm.ui.keys` (each shows its key),
-plus one command per timeframe, per watchlist symbol and per registered theme, so the palette
-never lists something the keys cannot do or misses something they can. Each command runs its
-action on the widget that owns it (the chart, the signal queue, …) exactly as its key would.
+plus one command per timeframe, per traded market (when there are several), per watchlist
+symbol and per registered theme, so the palette never lists something the keys cannot do or
+misses something they can. Each command runs its action on the widget that owns it (the chart,
+the signal queue, …) exactly as its key would.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tradeterm.pipeline.readmodel import market_label
 from tradeterm.ui.keys import (
     APP_KEYS,
     BLOTTER_KEYS,
@@ -74,6 +76,13 @@ def commands(app: TradetermApp) -> Iterator[Command]:
     if snap is not None:
         for tf in snap.timeframes:
             yield Command(f"Timeframe: {tf}", "chart this timeframe", partial(main.select, tf=tf))
+        if len(snap.markets) > 1:
+            for m in snap.markets:
+                yield Command(
+                    f"Market: {market_label(m)}",
+                    "trade and show this market (key M cycles)",
+                    partial(main.select_market, m),
+                )
         for row in snap.watchlist:
             yield Command(
                 f"Symbol: {row.symbol}",

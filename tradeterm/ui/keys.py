@@ -37,6 +37,7 @@ APP_KEYS: tuple[Key, ...] = (
 
 SCREEN_KEYS: tuple[Key, ...] = (
     Key("n", "new_bracket", "New bracket", id="new_bracket"),
+    Key("M", "switch_market", "Switch market (spot / USD-M)", show=False, id="switch_market"),
     Key("left_square_bracket", "timeframe(-1)", "Timeframe down", show=False, id="tf_down"),
     Key("right_square_bracket", "timeframe(1)", "Timeframe up", show=False, id="tf_up"),
     Key("ctrl+t", "pick_theme", "Theme", show=False, id="pick_theme"),

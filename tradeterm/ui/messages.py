@@ -42,6 +42,10 @@ class BracketCancelRequested(Message):
 
 @dataclass
 class PositionCloseRequested(Message):
-    """Close a position at market (after a confirmation)."""
+    """Close a position at market (after a confirmation).
+
+    ``market`` says which account's position: with spot and USD-M both traded, the same symbol
+    can be held in each, and closing one must never touch the other."""
 
     symbol: str
+    market: str = "spot"

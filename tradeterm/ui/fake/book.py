@@ -19,7 +19,15 @@ from tradeterm.contracts.base import Side
 from tradeterm.contracts.trading import OrderLeg, OrderStatus, OrderType
 from tradeterm.errors import UserError
 from tradeterm.market.synthetic import SymbolSpec
-from tradeterm.pipeline.readmodel import BracketRow, LogKind, LogLevel, LogLine, PositionRow
+from tradeterm.pipeline.readmodel import (
+    BracketRow,
+    LogKind,
+    LogLevel,
+    LogLine,
+    Market,
+    PositionRow,
+    market_label,
+)
 from tradeterm.trading import Preview, client_order_id
 from tradeterm.trading.decimals import fmt
 
@@ -34,10 +42,14 @@ def of_bracket(bracket_id: str) -> Callable[[OrderUpdateV1], bool]:
 
 
 class FakeBook:
-    """Orders, brackets and positions of one paper account.
+    """Orders, brackets and positions of one paper account (of one ``market``).
 
     ``now`` and ``last_price`` come from the market (the frozen clock), ``changed`` is called on
-    every mutation so the read model's version moves.
+    every mutation so the read model's version moves. A fake trading two markets has one book
+    per market, exactly as the controller has one broker per market: a spot and a USD-M
+    position in the same symbol are two accounts' positions, never netted together. Every row
+    the book makes carries its ``market`` (and on USD-M its leverage and liquidation price).
+    ``log`` is shared between books when the pipeline passes one list to all of them.
     """
 
     def __init__(
@@ -49,8 +61,11 @@ class FakeBook:
         now: Callable[[], int],
         last_price: Callable[[str], Decimal],
         changed: Callable[[], None],
+        market: Market = "spot",
+        log: list[LogLine] | None = None,
     ) -> None:
         self.venue = venue
+        self.market: Market = market
         self.specs = specs
         self.equity = equity
         self._now = now
@@ -61,7 +76,9 @@ class FakeBook:
         self.orders: list[OrderUpdateV1] = []
         self.positions: dict[str, PositionRow] = {}
         self.position_risk: dict[str, Decimal] = {}  # 1R in quote per position
-        self.log: list[LogLine] = []
+        self.log: list[LogLine] = log if log is not None else []
+        self.liquidation: dict[str, Decimal] = {}  # USD-M: the preview's estimate per position
+        self.leverage: dict[str, int] = {}  # USD-M: the leverage the position was opened at
 
     # ------------------------------------------------------------------ reading
 
@@ -71,8 +88,12 @@ class FakeBook:
         sign = 1 if p.side == "BUY" else -1
         pnl = (mark - p.entry) * p.quantity * sign
         r = self.position_risk.get(p.symbol)
+        usdm = self.market == "usdm"
         return replace(
             p,
+            market=self.market,
+            leverage=self.leverage.get(p.symbol) if usdm else None,
+            liquidation=self.liquidation.get(p.symbol) if usdm else None,
             mark=mark,
             unrealised=pnl.quantize(Decimal("0.01")),
             unrealised_r=(pnl / r).quantize(Decimal("0.01")) if r else None,
@@ -85,6 +106,18 @@ class FakeBook:
 
     def margin_used(self) -> Decimal:
         return sum((p.quantity * p.entry for p in self.positions.values()), Decimal(0))
+
+    tagged: bool = False  # set by a fake trading several markets: log lines name the market
+
+    @property
+    def _tag(self) -> str:
+        return f"[{market_label(self.market)}] " if self.tagged else ""
+
+    def stamp_market(self) -> None:
+        """Label rows put straight into ``brackets``/``positions`` (the seed) with this book's
+        market, so a seeded USD-M book shows USD-M rows."""
+        self.brackets = {k: replace(b, market=self.market) for k, b in self.brackets.items()}
+        self.positions = {k: replace(p, market=self.market) for k, p in self.positions.items()}
 
     # ------------------------------------------------------------------ the log
 
@@ -182,6 +215,10 @@ class FakeBook:
                     )
                 )
             self.add_position(symbol, pv.side, pv.quantity, fill, pv.risk_quote)
+            if self.market == "usdm":
+                self.leverage[symbol] = pv.leverage
+                if pv.liquidation_price is not None:
+                    self.liquidation[symbol] = pv.liquidation_price
         self.brackets[bracket_id] = BracketRow(
             bracket_id=bracket_id,
             symbol=symbol,
@@ -192,12 +229,14 @@ class FakeBook:
             entry=pv.entry,
             stop=pv.stop,
             targets=tuple(t.price for t in pv.targets),
+            market=self.market,
+            leverage=pv.leverage if self.market == "usdm" else 1,
         )
         what = "MARKET" if market else f"LIMIT {fmt(pv.entry)}"
         self.add_log(
             "INFO",
             "order",
-            f"{symbol} {pv.side} {fmt(pv.quantity)} {what} stop {fmt(pv.stop)} "
+            f"{self._tag}{symbol} {pv.side} {fmt(pv.quantity)} {what} stop {fmt(pv.stop)} "
             f"{len(pv.targets)} TP: bracket {bracket_id} accepted",
         )
 
@@ -243,27 +282,35 @@ class FakeBook:
             raise UserError(f"bracket {bracket_id} is {b.state}: close the position instead")
         self.brackets[bracket_id] = replace(b, state="CANCELED")
         self.cancel_orders(of_bracket(bracket_id), "canceled by user")
-        self.add_log("INFO", "order", f"{b.symbol} bracket {bracket_id} canceled")
+        self.add_log("INFO", "order", f"{self._tag}{b.symbol} bracket {bracket_id} canceled")
 
     def flatten(self, symbol: str, why: str) -> None:
         """Close ``symbol``'s position at the mark, book its PnL, finish its brackets."""
-        p = self.positions.pop(symbol, None)
+        p = self.positions.get(symbol)
         if p is None:
-            raise UserError(f"no open position in {symbol}")
+            where = f" on {market_label(self.market)}" if self._tag else ""
+            raise UserError(f"no open position in {symbol}{where}")
         pnl = self.marked(p).unrealised or Decimal(0)
+        del self.positions[symbol]
+        self.liquidation.pop(symbol, None)
+        self.leverage.pop(symbol, None)
         self.equity += pnl
         for b in list(self.brackets.values()):
             if b.symbol == symbol and b.state not in FINISHED:
                 self.brackets[b.bracket_id] = replace(b, state="CLOSED")
                 self.cancel_orders(of_bracket(b.bracket_id), why)
-        self.add_log("INFO", "order", f"{symbol} position closed ({why}), PnL {fmt(pnl)} USDT")
+        self.add_log(
+            "INFO", "order", f"{self._tag}{symbol} position closed ({why}), PnL {fmt(pnl)} USDT"
+        )
 
-    def cancel_everything(self, reason: str) -> None:
-        """The kill switch's effect: cancel working entries and every order, flatten all."""
+    def cancel_everything(self, reason: str, *, announce: bool = True) -> None:
+        """The kill switch's effect: cancel working entries and every order, flatten all
+        (``announce=False``: the caller logs the trip once for several books)."""
         for b in list(self.brackets.values()):
             if b.state == "ENTRY_WORKING":
                 self.brackets[b.bracket_id] = replace(b, state="CANCELED")
         self.cancel_orders(lambda o: True, "kill switch")
         for symbol in list(self.positions):
             self.flatten(symbol, "kill switch")
-        self.add_log("ERROR", "system", f"KILL SWITCH tripped: {reason}")
+        if announce:
+            self.add_log("ERROR", "system", f"KILL SWITCH tripped: {reason}")

@@ -1,18 +1,25 @@
 """The bracket (order entry) panel: keyboard-driven from the first field to the send.
 
-Flow: Tab/Enter walk the fields (side, type, entry, stop, take-profit ladder, risk, leverage on
-futures); every keystroke rebuilds the ticket and asks the pipeline for a preview
+Flow: Tab/Enter walk the fields (market when the pipeline trades more than one, side, type,
+entry, stop, take-profit ladder, risk, leverage on futures); every keystroke rebuilds the ticket and asks the pipeline for a preview
 (``intents.preview``), whose figures appear on the right and whose refusals appear next to the
 field that caused them. ``ctrl+s`` reviews: an invalid bracket is refused there and the send
 button stays disabled while anything is wrong, so an invalid order can never be sent. A valid one
 asks for confirmation, then ``intents.place_bracket``; the panel closes with the bracket id and
 the blotter shows it from the next snapshot. A refusal from the pipeline keeps the panel open
 with the reason.
+
+Markets: with ``markets`` of more than one (the demo's spot and USD-M) the first field is a
+market switch. Switching it changes the ticket's venue, shows or hides the leverage field and
+re-asks the preview for that market (USD-M adds margin, leverage and the liquidation price), and
+the preview and the send both name the market (``market=``) so the pipeline never guesses. With
+one market nothing of this shows and the panel looks as it always did.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from textual import events, work
@@ -23,7 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from tradeterm.errors import UserError
-from tradeterm.pipeline.readmodel import Intents
+from tradeterm.pipeline.readmodel import Intents, market_label
 from tradeterm.trading import ManualTicket, Preview
 from tradeterm.ui.keys import PANEL_KEYS, bindings
 from tradeterm.ui.screens.confirm import ConfirmScreen
@@ -36,11 +43,17 @@ from tradeterm.ui.widgets.order_entry.form import (
     route_reasons,
     values_from_ticket,
 )
+from tradeterm.ui.widgets.order_entry.markets import (
+    DEFAULT_VENUES,
+    choice_labels,
+    is_market_refusal,
+)
 from tradeterm.ui.widgets.order_entry.preview_view import PreviewView
 
 STACK_BELOW = 110  # columns: below this the preview goes under the form
 
 LABELS = {
+    "market": "Market",
     "side": "Side",
     "type": "Type",
     "entry": "Entry",
@@ -65,7 +78,14 @@ def is_futures(venue: str) -> bool:
 
 
 class BracketPanel(ModalScreen[str | None]):
-    """Dismisses with the placed bracket's id, or None when closed without sending."""
+    """Dismisses with the placed bracket's id, or None when closed without sending.
+
+    ``market`` is the market the ticket starts in (default: the venue's, see
+    :func:`is_futures`); ``markets`` the markets the pipeline trades (a switch shows when there
+    are several) and ``venues`` each one's venue name. A caller that passes ``markets`` gets
+    the ``market=`` argument on ``intents.preview``/``place_bracket``; one that does not gets
+    the calls of a single-market pipeline.
+    """
 
     BINDINGS = bindings(PANEL_KEYS)
 
@@ -79,14 +99,22 @@ class BracketPanel(ModalScreen[str | None]):
         ticket: ManualTicket | None = None,
         values: FormValues | None = None,
         origin: str = "manual",
+        market: str | None = None,
+        markets: Sequence[str] = (),
+        venues: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.intents = intents
-        self.venue = venue
         self.symbol = symbol
         self.quote = quote
-        self.futures = is_futures(venue)
         self.origin = origin
+        self.market = market or ("usdm" if is_futures(venue) else "spot")
+        self.markets = tuple(markets)
+        self.choose_market = len(self.markets) > 1
+        self.venues = dict(venues or {})
+        self.venues.setdefault(self.market, venue)
+        self.venue = venue
+        self.futures = self.market == "usdm"
         self.ticket_id = (
             ticket.ticket_id
             if ticket is not None and ticket.ticket_id
@@ -110,13 +138,29 @@ class BracketPanel(ModalScreen[str | None]):
                 yield control
             yield Static("", classes="field-error", id=f"error-{name}", markup=False)
 
+    def _title(self) -> str:
+        where = f" {market_label(self.market)}" if self.choose_market else ""
+        return f"Bracket {self.symbol}{where} ({self.origin})"
+
     def compose(self) -> ComposeResult:
         v = self._initial
         with Vertical(id="panel") as panel:
-            panel.border_title = f"Bracket {self.symbol} ({self.origin})"
+            panel.border_title = self._title()
             panel.border_subtitle = "ctrl+s review & send · esc close"
             with VerticalScroll(id="panel-body"):
                 with Vertical(id="panel-form"):
+                    if self.choose_market:
+                        options = (
+                            self.markets
+                            if self.market in self.markets
+                            else (*self.markets, self.market)
+                        )
+                        yield from self._field(
+                            "market",
+                            Choice(
+                                options, self.market, labels=choice_labels(options), id="in-market"
+                            ),
+                        )
                     yield from self._field("side", Choice(("buy", "sell"), v.side, id="in-side"))
                     yield from self._field(
                         "type", Choice(("limit", "market"), v.order_type, id="in-type")
@@ -130,7 +174,7 @@ class BracketPanel(ModalScreen[str | None]):
                         yield from self._field(
                             name, Input(value, placeholder=PLACEHOLDERS[name], id=f"in-{name}")
                         )
-                    if self.futures:
+                    if self.futures or self.choose_market:
                         yield from self._field(
                             "leverage",
                             Input(
@@ -150,8 +194,33 @@ class BracketPanel(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < STACK_BELOW, "-stacked")
         self.query_one("#in-entry", Input).disabled = self._initial.order_type == "market"
+        self._show_leverage()
         self.recompute()
-        self.query_one("#in-side", Choice).focus()
+        self.query_one("#in-market" if self.choose_market else "#in-side", Choice).focus()
+
+    # ------------------------------------------------------------------ market
+
+    def _show_leverage(self) -> None:
+        """The leverage field exists for USD-M only: hidden (and skipped by Tab/Enter) on spot,
+        so leverage can never be typed for a market that has none."""
+        found = self.query("#field-leverage")
+        if found:
+            found.first().display = self.futures
+            self.query_one("#in-leverage", Input).disabled = not self.futures
+
+    def set_market(self, market: str) -> None:
+        """Switch the ticket to ``market``: its venue, the leverage field, the title, and a
+        fresh preview for that market's account, filters and risk settings."""
+        self.market = market
+        self.venue = self.venues.get(market) or DEFAULT_VENUES.get(market, market)
+        self.futures = market == "usdm"
+        if self.query("#in-market"):
+            choice = self.query_one("#in-market", Choice)
+            if choice.value != market:
+                choice.value = market  # posts Changed, which lands here again (a no-op)
+        self.query_one("#panel").border_title = self._title()
+        self._show_leverage()
+        self.recompute()
 
     # ------------------------------------------------------------------ live preview
 
@@ -188,9 +257,9 @@ class BracketPanel(ModalScreen[str | None]):
         self.preview = None
         if self.result.ticket is not None:
             try:
-                self.preview = self.intents.preview(self.result.ticket)
+                self.preview = self._ask_preview(self.result.ticket)
             except UserError as exc:
-                general.append(str(exc))
+                self._refusal(str(exc), errors, general)
         if self.preview is not None:
             by_field, rest = route_reasons(self.preview.reasons)
             for name, reasons in by_field.items():
@@ -201,6 +270,19 @@ class BracketPanel(ModalScreen[str | None]):
             general += rest
         self.errors, self.general = errors, general
         self._show()
+
+    def _ask_preview(self, ticket: ManualTicket) -> Preview:
+        if self.markets:
+            return self.intents.preview(ticket, market=self.market)
+        return self.intents.preview(ticket)
+
+    def _refusal(self, message: str, errors: dict[str, str], general: list[str]) -> None:
+        """A refusal about the market goes under the market switch (when there is one), any
+        other under the form."""
+        if self.choose_market and is_market_refusal(message, self.market):
+            errors["market"] = message
+        else:
+            general.append(message)
 
     def _show(self) -> None:
         for field in self.query(".field"):
@@ -223,6 +305,10 @@ class BracketPanel(ModalScreen[str | None]):
 
     def on_choice_changed(self, event: Choice.Changed) -> None:
         event.stop()
+        if event.choice.id == "in-market":
+            if event.value != self.market:
+                self.set_market(event.value)
+            return
         if event.choice.id == "in-type":
             entry = self.query_one("#in-entry", Input)
             entry.disabled = event.value == "market"
@@ -245,8 +331,9 @@ class BracketPanel(ModalScreen[str | None]):
         entry = dec(pv.entry) if pv.entry is not None else f"MARKET (~{dec(pv.entry_estimate)})"
         targets = ", ".join(f"{dec(t.price)}×{dec(t.quantity)}" for t in pv.targets) or "none"
         lev = f" at {pv.leverage}x" if self.futures else ""
+        where = f" on {market_label(self.market)}" if self.choose_market else ""
         return (
-            f"{pv.side.value} {dec(pv.quantity)} {self.symbol} {entry}{lev}\n"
+            f"{pv.side.value} {dec(pv.quantity)} {self.symbol}{where} {entry}{lev}\n"
             f"stop {dec(pv.stop)}   targets {targets}\n"
             f"risk at stop {num(pv.risk_quote.quantize(Decimal('0.01')))} {self.quote}"
         )
@@ -263,7 +350,7 @@ class BracketPanel(ModalScreen[str | None]):
             first = next(
                 (
                     n
-                    for n in ("side", "type", "entry", "stop", "tp", "risk", "leverage")
+                    for n in ("market", "side", "type", "entry", "stop", "tp", "risk", "leverage")
                     if n in self.errors
                 ),
                 None,
@@ -289,10 +376,14 @@ class BracketPanel(ModalScreen[str | None]):
         self._show()
         self.query_one("#panel-general", Static).update("sending…")
         try:
-            bracket_id = await self.intents.place_bracket(ticket)
+            if self.markets:
+                bracket_id = await self.intents.place_bracket(ticket, market=self.market)
+            else:
+                bracket_id = await self.intents.place_bracket(ticket)
         except UserError as exc:
             self.sending = False
-            self.general = [str(exc)]
+            self.general = []
+            self._refusal(str(exc), self.errors, self.general)
             self._show()
             return
         self.sending = False

@@ -22,12 +22,13 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, RichLog
+from textual.widgets import RichLog
 
 from tradeterm.errors import UserError
-from tradeterm.pipeline.readmodel import Intents, Snapshot
+from tradeterm.pipeline.readmodel import Intents, Snapshot, market_label
 from tradeterm.ui.keys import SCREEN_KEYS, bindings
 from tradeterm.ui.messages import (
     BracketCancelRequested,
@@ -44,8 +45,9 @@ from tradeterm.ui.widgets.blotter import Blotter, BracketTable, OrderTable, Posi
 from tradeterm.ui.widgets.chart import ChartWidget
 from tradeterm.ui.widgets.guard_bar import GuardBar
 from tradeterm.ui.widgets.order_entry.form import FormValues
+from tradeterm.ui.widgets.order_entry.markets import market_venues
 from tradeterm.ui.widgets.signal_queue import SignalQueue
-from tradeterm.ui.widgets.status_bar import StatusBar
+from tradeterm.ui.widgets.status_bar import KeyFooter, StatusBar
 from tradeterm.ui.widgets.watchlist import Watchlist
 
 NARROW_BELOW = 110
@@ -78,6 +80,13 @@ class MainScreen(Screen[None]):
 
     BINDINGS = bindings(SCREEN_KEYS)
 
+    # Textual's Screen declares ``focused`` as a repainting reactive, so every focus change
+    # re-rendered the whole screen (~50 KB of output, 20-50 ms with the chart and the tables).
+    # Nothing here needs that: the focused and blurred widgets refresh themselves on Focus/Blur,
+    # ``:focus-within`` ancestors are restyled by the screen, and the footer follows the
+    # bindings. The watcher (``_watch_focused``: refresh the bindings) still runs.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
     def __init__(
         self,
         pipeline: Intents,
@@ -103,7 +112,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield Blotter(id="blotter", classes="panel")
             yield ActivityLog(id="log", classes="panel")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self._apply_size(self.app.size)
@@ -134,7 +143,9 @@ class MainScreen(Screen[None]):
             chart.set_data(snap.chart)
         self.query_one(Watchlist).show(snap.watchlist, snap.symbol)
         self.query_one(SignalQueue).show(snap.signals)
-        self.query_one(Blotter).show(snap.brackets, snap.orders, snap.positions)
+        self.query_one(Blotter).show(
+            snap.brackets, snap.orders, snap.positions, snap.markets, snap.market
+        )
         self.query_one(ActivityLog).show(snap.log)
 
     # ------------------------------------------------------------------ layout
@@ -257,6 +268,7 @@ class MainScreen(Screen[None]):
                 quote=self._quote(),
                 ticket=ticket,
                 origin=f"signal {message.signal_id}",
+                **self._market_args(),
             )
         )
 
@@ -274,8 +286,35 @@ class MainScreen(Screen[None]):
                 symbol=snap.symbol,
                 quote=self._quote(),
                 values=FormValues(entry=entry),
+                **self._market_args(),
             )
         )
+
+    def _market_args(self) -> dict[str, Any]:
+        """The bracket panel's market arguments: it starts in the selected market and, when the
+        pipeline trades several, offers a switch between them with each one's venue."""
+        snap = self.current()
+        if snap is None:
+            return {}
+        return {"market": snap.market, "markets": snap.markets, "venues": market_venues(snap)}
+
+    def action_switch_market(self) -> None:
+        """Select the next market the pipeline trades (spot -> USD-M -> spot): the account,
+        venue, guards and chart follow, and new tickets default to it."""
+        snap = self.current()
+        if snap is None:
+            return
+        if len(snap.markets) < 2:
+            only = market_label(snap.markets[0]) if snap.markets else "one market"
+            self.notify(f"This profile trades {only} only", timeout=3)
+            return
+        i = snap.markets.index(snap.market) if snap.market in snap.markets else -1
+        self.select_market(snap.markets[(i + 1) % len(snap.markets)])
+
+    def select_market(self, market: str) -> None:
+        """Ask the pipeline to select ``market`` (refused: a notification saying why)."""
+        if self._call(self.intents.select_market, market):
+            self.notify(f"Market: {market_label(market)}", title="Market", timeout=3)
 
     def _quote(self) -> str:
         snap = self.current()
@@ -309,16 +348,20 @@ class MainScreen(Screen[None]):
 
     @on(PositionCloseRequested)
     def _close_requested(self, message: PositionCloseRequested) -> None:
+        where = market_label(message.market)
+
         def answer(yes: bool | None) -> None:
             if yes:
                 self.run_intent(
-                    f"{message.symbol} close sent", self.intents.close_position(message.symbol)
+                    f"{message.symbol} {where} close sent",
+                    self.intents.close_position(message.symbol, message.market),
                 )
 
         self.app.push_screen(
             ConfirmScreen(
-                "Close position?",
-                f"Close the {message.symbol} position at market (reduce-only) and cancel its exits?",
+                f"Close {where} position?",
+                f"Close the {where} {message.symbol} position at market (reduce-only) "
+                "and cancel its exits?",
                 confirm="Close it",
                 danger=True,
             ),

@@ -1,10 +1,17 @@
 """Blotter: brackets with their state, raw orders, and positions with unrealised PnL in quote
 and in R. ``c`` cancels the selected bracket, ``x`` closes the selected position; both ask for a
-confirmation on the screen that handles the request."""
+confirmation on the screen that handles the request.
+
+Markets: when the pipeline trades more than one market (the demo's spot and USD-M), every table
+gains a "Mkt" column (``SPOT``/``USD-M``) and rows are keyed by market too — a BTCUSDT spot
+position and a BTCUSDT USD-M position are two rows, and ``x`` closes the one under the cursor in
+its own market. USD-M positions also show their leverage (``USD-M 5x``) and liquidation price. With one market
+the tables look exactly as before. The border's subtitle names the selected market.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,7 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
 from tradeterm.contracts import OrderUpdateV1
-from tradeterm.pipeline.readmodel import BracketRow, PositionRow
+from tradeterm.pipeline.readmodel import BracketRow, PositionRow, market_label
 from tradeterm.ui.keys import BLOTTER_KEYS, bindings
 from tradeterm.ui.messages import BracketCancelRequested, PositionCloseRequested
 from tradeterm.ui.widgets.format import dec, hhmm, signed
@@ -25,49 +32,86 @@ def _side(side: str) -> Text:
     return Text(side, style="green" if side == "BUY" else "red")
 
 
-def bracket_rows(rows: Sequence[BracketRow]) -> list[Row]:
+def market_tag(market: str) -> Text:
+    """The "Mkt" cell: ``USD-M`` stands out (leverage, liquidation), ``SPOT`` is plain."""
+    return Text(market_label(market), style="bold magenta" if market == "usdm" else "")
+
+
+def venue_market(venue: str) -> str:
+    """The market of an order update, from its venue name (a USD-M venue says so)."""
+    v = venue.lower()
+    return "usdm" if "usdm" in v or "futures" in v else "spot"
+
+
+def row_key(market: str, ident: str, tagged: bool) -> str:
+    """A row's key: ``ident`` alone with one market; ``market:ident`` with several, so the same
+    symbol (or the same decision id) in two markets makes two rows, never a collision."""
+    return f"{market}:{ident}" if tagged else ident
+
+
+def _tagged(cells: tuple[str | Text, ...], market: str, tagged: bool) -> tuple[str | Text, ...]:
+    """``cells`` with the market tag after the symbol (the first cell) when ``tagged``."""
+    return (cells[0], market_tag(market), *cells[1:]) if tagged else cells
+
+
+def bracket_rows(rows: Sequence[BracketRow], *, tagged: bool = False) -> list[Row]:
     """Working brackets first, then ended ones (newest first within each group)."""
     ordered = [b for b in reversed(rows) if b.state not in _ENDED] + [
         b for b in reversed(rows) if b.state in _ENDED
     ]
     return [
         (
-            b.bracket_id,
-            (
-                b.symbol,
-                _side(b.side),
-                Text(b.state, style="dim" if b.state in _ENDED else "bold"),
-                dec(b.entry) if b.entry is not None else "MKT",
-                dec(b.stop),
-                f"{dec(b.filled)}/{dec(b.quantity)}",
-                " ".join(dec(t) for t in b.targets),
-                b.bracket_id[:12],
+            row_key(b.market, b.bracket_id, tagged),
+            _tagged(
+                (
+                    b.symbol,
+                    _side(b.side),
+                    Text(b.state, style="dim" if b.state in _ENDED else "bold"),
+                    dec(b.entry) if b.entry is not None else "MKT",
+                    dec(b.stop),
+                    f"{dec(b.filled)}/{dec(b.quantity)}",
+                    " ".join(dec(t) for t in b.targets),
+                    b.bracket_id[:12],
+                ),
+                b.market,
+                tagged,
             ),
         )
         for b in ordered
     ]
 
 
-def order_rows(rows: Sequence[OrderUpdateV1]) -> list[Row]:
-    return [
-        (
-            o.client_order_id,
-            (
-                hhmm(o.event_time),
-                o.symbol,
-                f"{o.leg.value}{o.leg_index or ''}",
-                _side(o.side.value),
-                o.order_type.value,
-                o.status.value,
-                dec(o.price if o.price is not None else o.stop_price),
-                f"{dec(o.filled_qty)}/{dec(o.orig_qty)}",
-            ),
+def order_rows(rows: Sequence[OrderUpdateV1], *, tagged: bool = False) -> list[Row]:
+    out: list[Row] = []
+    for o in reversed(rows):
+        market = venue_market(o.venue)
+        cells: tuple[str | Text, ...] = (
+            hhmm(o.event_time),
+            o.symbol,
+            f"{o.leg.value}{o.leg_index or ''}",
+            _side(o.side.value),
+            o.order_type.value,
+            o.status.value,
+            dec(o.price if o.price is not None else o.stop_price),
+            f"{dec(o.filled_qty)}/{dec(o.orig_qty)}",
         )
-        for o in reversed(rows)
-    ]
+        if tagged:  # after the time and the symbol
+            cells = (*cells[:2], market_tag(market), *cells[2:])
+        out.append((row_key(market, o.client_order_id, tagged), cells))
+    return out
 
 
-def position_rows(rows: Sequence[PositionRow]) -> list[Row]:
+def _position_market(p: PositionRow) -> Text:
+    """The Mkt cell of a position: a USD-M one carries its leverage (``USD-M 5x``)."""
+    tag = market_tag(p.market)
+    if p.market == "usdm" and p.leverage:
+        tag.append(f" {p.leverage}x")
+    return tag
+
+
+def position_rows(rows: Sequence[PositionRow], *, tagged: bool = False) -> list[Row]:
+    """One row per (market, symbol); with several markets a Mkt column and, for USD-M, the
+    leverage and liquidation price."""
     out: list[Row] = []
     for p in rows:
         pnl = Text(signed(p.unrealised), justify="right")
@@ -76,25 +120,54 @@ def position_rows(rows: Sequence[PositionRow]) -> list[Row]:
             style = "green" if p.unrealised >= 0 else "red"
             pnl.stylize(style)
             r.stylize(style)
-        out.append(
-            (
-                p.symbol,
-                (p.symbol, _side(p.side), dec(p.quantity), dec(p.entry), dec(p.mark), pnl, r),
-            )
+        cells: tuple[str | Text, ...] = (
+            p.symbol,
+            _side(p.side),
+            dec(p.quantity),
+            dec(p.entry),
+            dec(p.mark),
+            pnl,
+            r,
         )
+        if tagged:  # Mkt (with USD-M leverage) after the symbol; liquidation price last
+            liq = dec(p.liquidation) if p.market == "usdm" and p.liquidation is not None else ""
+            cells = (cells[0], _position_market(p), *cells[1:], liq)
+        out.append((row_key(p.market, p.symbol, tagged), cells))
     return out
 
 
-class BracketTable(SnapshotTable):
+class MarketTable(SnapshotTable):
+    """A snapshot table that gains market columns (``MARKET_COLUMNS``) while several markets
+    are traded. Switching rebuilds the columns once; rows are refilled by the next show."""
+
+    MARKET_COLUMNS: tuple[str, ...] = ()
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.tagged = False
+
+    def set_tagged(self, tagged: bool) -> None:
+        if tagged == self.tagged:
+            return
+        self.tagged = tagged
+        self._rows = []  # the next show_rows refills every row under the new columns
+        self.clear(columns=True)
+        self.add_columns(*(self.MARKET_COLUMNS if tagged else self.COLUMNS))
+
+
+class BracketTable(MarketTable):
     COLUMNS = ("Symbol", "Side", "State", "Entry", "Stop", "Filled", "Targets", "Id")
+    MARKET_COLUMNS = ("Symbol", "Mkt", *COLUMNS[1:])
 
 
-class OrderTable(SnapshotTable):
+class OrderTable(MarketTable):
     COLUMNS = ("Time", "Symbol", "Leg", "Side", "Type", "Status", "Price", "Filled")
+    MARKET_COLUMNS = (*COLUMNS[:2], "Mkt", *COLUMNS[2:])
 
 
-class PositionTable(SnapshotTable):
+class PositionTable(MarketTable):
     COLUMNS = ("Symbol", "Side", "Qty", "Entry", "Mark", "uPnL", "R")
+    MARKET_COLUMNS = ("Symbol", "Mkt", *COLUMNS[1:], "Liq")
 
 
 class Blotter(Vertical):
@@ -105,7 +178,9 @@ class Blotter(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._brackets: dict[str, BracketRow] = {}
+        self._positions: dict[str, PositionRow] = {}
         self._labels: dict[str, str] = {}
+        self._subtitle = ""
         self.border_title = "Blotter"
 
     def compose(self) -> ComposeResult:
@@ -122,11 +197,30 @@ class Blotter(Vertical):
         brackets: Sequence[BracketRow],
         orders: Sequence[OrderUpdateV1],
         positions: Sequence[PositionRow],
+        markets: Iterable[str] = (),
+        market: str | None = None,
     ) -> None:
-        self._brackets = {b.bracket_id: b for b in brackets}
-        self.query_one(BracketTable).show_rows(bracket_rows(brackets))
-        self.query_one(OrderTable).show_rows(order_rows(orders))
-        self.query_one(PositionTable).show_rows(position_rows(positions))
+        """``markets``: what the pipeline trades (a Mkt column when several, or when a row is
+        of another market than the one listed); ``market``: the selected one, named in the
+        border while several are traded."""
+        traded = set(markets) or {"spot"}
+        tagged = len(traded | {b.market for b in brackets} | {p.market for p in positions}) > 1
+        self._brackets = {row_key(b.market, b.bracket_id, tagged): b for b in brackets}
+        self._positions = {row_key(p.market, p.symbol, tagged): p for p in positions}
+        tables = (
+            self.query_one(BracketTable),
+            self.query_one(OrderTable),
+            self.query_one(PositionTable),
+        )
+        for table in tables:
+            table.set_tagged(tagged)
+        tables[0].show_rows(bracket_rows(brackets, tagged=tagged))
+        tables[1].show_rows(order_rows(orders, tagged=tagged))
+        tables[2].show_rows(position_rows(positions, tagged=tagged))
+        subtitle = f"{market_label(market)} selected" if tagged and market else ""
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = subtitle
         working = sum(1 for b in brackets if b.state not in _ENDED)
         self._label("brackets", f"Brackets {working}")
         self._label("orders", f"Orders {len(orders)}")
@@ -166,7 +260,8 @@ class Blotter(Vertical):
             self.notify("Pick the position to close, then press x again", timeout=3)
             return
         key = self.query_one(PositionTable).selected_key
-        if key is None:
+        p = self._positions.get(key or "")
+        if p is None:
             self.notify("No open position", severity="warning", timeout=3)
             return
-        self.post_message(PositionCloseRequested(key))
+        self.post_message(PositionCloseRequested(p.symbol, p.market))

@@ -1,13 +1,20 @@
-"""The top line: what is charted, feed state, account, auto-trade, pending signals, kill switch.
+"""The screen's two status lines.
 
-It is the one place that is always visible, so on a small terminal (side column hidden) it
-still says how many signals wait and whether the kill switch is tripped.
+:class:`StatusBar`, the top line: what is charted, feed state, account, auto-trade, pending
+signals, kill switch. It is the one place that is always visible, so on a small terminal (side
+column hidden) it still says how many signals wait and whether the kill switch is tripped.
+
+:class:`KeyFooter`, the bottom line: Textual's footer of the keys that work now, rebuilt only
+when those keys actually change.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
-from textual.widgets import Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
 from tradeterm.pipeline.readmodel import Snapshot
 from tradeterm.ui.widgets.format import num, signed
@@ -51,3 +58,47 @@ class StatusBar(Static):
         # would cost a reflow of every widget at the frame rate.
         self.update(status_text(snap), layout=False)
         self.set_class(bool(snap.account and snap.account.kill_switch), "-tripped")
+
+
+def _bindings_signature(screen: Screen[Any]) -> tuple[object, ...]:
+    """What the footer draws from ``screen.active_bindings``: every binding with its enabled
+    state and tooltip (Bindings are frozen dataclasses, so tuples of them compare by value)."""
+    return tuple(
+        (binding, enabled, tooltip) for _, binding, enabled, tooltip in screen.active_bindings.values()
+    )
+
+
+class KeyFooter(Footer):
+    """Textual's :class:`~textual.widgets.Footer` that recomposes only when its keys change.
+
+    Why: Textual's footer removes and re-mounts every key widget each time the screen publishes
+    ``bindings_updated_signal`` — twice per focus change (the ``focused`` watcher and a
+    call-after-refresh), and again whenever any widget refreshes its bindings. Each rebuild mounts
+    ~20 widgets, styles them and lays out the whole screen: 20-60 ms on the event loop, which made
+    focus keys the slowest keys of the workstation (``bench/ui_bench.py --section latency``).
+    Here a change is queued once, and on the next refresh the footer compares the bindings it
+    would draw with the ones it drew; if they are equal nothing happens. The output is the same
+    widgets, so the footer looks exactly as before.
+    """
+
+    def __init__(self, *, compact: bool = False) -> None:
+        super().__init__(compact=compact)
+        self._drawn: tuple[object, ...] | None = None
+        self._check_queued = False
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._check_queued:
+            self._check_queued = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._check_queued = False
+        if not self.is_attached:
+            return
+        signature = (_bindings_signature(self.screen), self.show_command_palette, self.compact)
+        if signature != self._drawn:
+            self._drawn = signature
+            await self.recompose()

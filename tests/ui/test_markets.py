@@ -1,0 +1,248 @@
+"""Spot and USD-M side by side in the workstation (the demo profile's two markets), over the fake
+with ``markets=("spot", "usdm")``: the bracket panel's market switch (venue, leverage field,
+preview with liquidation), placing into USD-M, blotter rows keyed and tagged by market, closing
+one market's position only, the market key and palette commands, and refusals shown where the
+trader typed. The single-market fake must look and behave as before."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual.widgets import Button, Input, Static
+
+from tradeterm.contracts.base import Side
+from tradeterm.trading import ManualTicket
+from tradeterm.ui.app import TradetermApp
+from tradeterm.ui.commands import commands
+from tradeterm.ui.fake import FakePipeline
+from tradeterm.ui.screens.bracket import BracketPanel
+from tradeterm.ui.screens.confirm import ConfirmScreen
+from tradeterm.ui.screens.main import MainScreen
+from tradeterm.ui.widgets.blotter import Blotter, BracketTable, OrderTable, PositionTable
+from tradeterm.ui.widgets.choice import Choice
+from tradeterm.ui.widgets.order_entry.preview_view import PreviewView
+
+SIZE = (120, 40)
+
+
+def two_market_app() -> tuple[TradetermApp, FakePipeline]:
+    fake = FakePipeline(markets=("spot", "usdm"))
+    return TradetermApp(fake), fake
+
+
+async def _approve_first_signal(app: TradetermApp, pilot: object) -> BracketPanel:
+    await pilot.press("f4")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    await pilot.press("a")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert isinstance(app.screen, BracketPanel)
+    return app.screen
+
+
+def _text(widget: object) -> str:
+    return str(widget.render())  # type: ignore[attr-defined]
+
+
+def _leverage_shown(panel: BracketPanel) -> bool:
+    return bool(panel.query_one("#field-leverage").display)
+
+
+def _usdm_ticket(fake: FakePipeline, symbol: str = "BTCUSDT") -> ManualTicket:
+    last = fake.last_price(symbol)
+    return ManualTicket(
+        venue="paper-usdm",
+        symbol=symbol,
+        side=Side.BUY,
+        entry=None,
+        stop=(last * Decimal("0.99")).quantize(Decimal("0.01")),
+        leverage=3,
+        ticket_id="t-usdm-1",
+    )
+
+
+async def test_choose_usdm_in_the_panel_preview_place_and_see_it_tagged() -> None:
+    app, fake = two_market_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = await _approve_first_signal(app, pilot)
+        market = panel.query_one("#in-market", Choice)
+        assert market.value == "spot" and app.focused is market  # the selected market, first
+        assert not _leverage_shown(panel)
+        assert "Liquidation" not in _text(panel.query_one(PreviewView))
+        await pilot.press("right")  # SPOT -> USD-M
+        await pilot.pause()
+        assert panel.market == "usdm" and panel.venue == "paper-usdm" and panel.futures
+        assert _leverage_shown(panel) and "USD-M" in str(panel.query_one("#panel").border_title)
+        pv = panel.preview
+        assert pv is not None and pv.ok and pv.leverage == 5 and pv.liquidation_price is not None
+        text = _text(panel.query_one(PreviewView))
+        assert "at 5x" in text and "Liquidation" in text and str(pv.liquidation_price) in text
+        lev = panel.query_one("#in-leverage", Input)
+        lev.focus()
+        await pilot.press("3")
+        await pilot.pause()
+        assert panel.preview is not None and panel.preview.leverage == 3
+        assert "at 3x" in _text(panel.query_one(PreviewView))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "on USD-M" in _text(app.screen.query_one("#confirm-body"))
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert fake.placed_markets == ["usdm"] and fake.placed[0].leverage == 3
+        assert fake.calls[-1][0] == "place_bracket" and fake.calls[-1][1][-1] == "usdm"
+        (row,) = [b for b in fake.snapshot().brackets if b.market == "usdm"]
+        assert row.leverage == 3 and row.state == "ENTRY_WORKING"
+        table = app.query_one(BracketTable)
+        cells = dict(table._rows)[f"usdm:{row.bracket_id}"]
+        assert str(cells[0]) == "BTCUSDT" and str(cells[1]) == "USD-M"
+        assert [str(c.label) for c in table.columns.values()][:2] == ["Symbol", "Mkt"]
+        assert any(str(r[1][2]) == "USD-M" for r in app.query_one(OrderTable)._rows)
+
+
+async def test_spot_and_usdm_positions_are_two_rows_and_close_separately() -> None:
+    app, fake = two_market_app()
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")  # a USD-M long beside the spot one
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.query_one(PositionTable)
+        keys = [k for k, _ in table._rows]
+        assert keys == ["spot:BTCUSDT", "usdm:BTCUSDT"]
+        spot_cells, usdm_cells = (dict(table._rows)[k] for k in keys)
+        assert str(spot_cells[1]) == "SPOT" and str(usdm_cells[1]) == "USD-M 3x"
+        (usdm,) = [p for p in fake.snapshot().positions if p.market == "usdm"]
+        assert usdm.liquidation is not None and str(usdm_cells[-1]) == str(usdm.liquidation)
+        assert str(spot_cells[-1]) == ""
+        await pilot.press("f5", "p")
+        await pilot.pause()
+        assert isinstance(app.focused, PositionTable)
+        await pilot.press("down")  # the USD-M row
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        body = _text(app.screen.query_one("#confirm-body"))
+        assert "USD-M BTCUSDT" in body
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ("close_position", ("BTCUSDT", "usdm")) in fake.calls
+        positions = fake.snapshot().positions
+        assert [(p.market, p.symbol) for p in positions] == [("spot", "BTCUSDT")]
+        assert [k for k, _ in table._rows] == ["spot:BTCUSDT"]
+        states = {(b.market, b.bracket_id): b.state for b in fake.snapshot().brackets}
+        assert states[("spot", "seed-long-1")] == "EXITS_WORKING"  # the spot exits still work
+        assert [s for (m, _), s in states.items() if m == "usdm"] == ["CLOSED"]
+
+
+async def test_the_market_key_switches_the_selected_market() -> None:
+    app, fake = two_market_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        blotter = app.query_one(Blotter)
+        assert str(blotter.border_subtitle) == "SPOT selected"
+        await pilot.press("M")
+        await pilot.pause()
+        assert fake.market == "usdm" and fake.snapshot().venue == "paper-usdm"
+        assert ("select_market", ("usdm",)) in fake.calls
+        assert str(blotter.border_subtitle) == "USD-M selected"
+        assert any(n.message == "Market: USD-M" for n in app._notifications)
+        await pilot.press("n")  # a new ticket starts in the selected market
+        await pilot.pause()
+        panel = app.screen
+        assert isinstance(panel, BracketPanel)
+        assert panel.query_one("#in-market", Choice).value == "usdm" and _leverage_shown(panel)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("M")
+        await pilot.pause()
+        assert fake.market == "spot"
+        titles = {c.title: c for c in commands(app)}
+        assert titles["Switch market (spot / USD-M)"].help == "key M"
+        titles["Market: USD-M"].run()
+        await pilot.pause()
+        assert fake.market == "usdm"
+
+
+async def test_one_market_has_no_market_field_column_or_switch() -> None:
+    fake = FakePipeline()
+    app = TradetermApp(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.query_one(PositionTable)._rows[0][0] == "BTCUSDT"
+        assert "Mkt" not in [str(c.label) for c in app.query_one(PositionTable).columns.values()]
+        assert not app.query_one(Blotter).border_subtitle
+        await pilot.press("M")
+        await pilot.pause()
+        assert not any(name == "select_market" for name, _ in fake.calls)
+        assert any("trades SPOT only" in n.message for n in app._notifications)
+        assert not [c for c in commands(app) if c.title.startswith("Market: ")]
+        panel = await _approve_first_signal(app, pilot)
+        assert not panel.query("#in-market") and not panel.query("#in-leverage")
+
+
+async def test_bad_leverage_is_shown_at_the_field_and_spot_has_none() -> None:
+    app, _ = two_market_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = await _approve_first_signal(app, pilot)
+        await pilot.press("right")  # USD-M
+        await pilot.pause()
+        lev = panel.query_one("#in-leverage", Input)
+        lev.focus()
+        await pilot.press("2", "0", "0")
+        await pilot.pause()
+        error = _text(panel.query_one("#error-leverage", Static))
+        assert "must be a whole number 1-125" in error
+        assert panel.query_one("#panel-send", Button).disabled
+        panel.query_one("#in-market", Choice).focus()
+        await pilot.press("left")  # back to spot: no leverage to get wrong
+        await pilot.pause()
+        assert panel.market == "spot" and not _leverage_shown(panel) and lev.disabled
+        assert panel.valid and panel.preview is not None and panel.preview.leverage == 1
+        assert panel.result.ticket is not None and panel.result.ticket.leverage is None
+        assert not panel.query_one("#panel-send", Button).disabled
+
+
+async def test_a_market_the_pipeline_does_not_trade_is_refused_in_the_panel() -> None:
+    """A panel offering USD-M over a spot-only pipeline: the pipeline's UserError appears under
+    the market switch, the preview waits and nothing can be sent (no traceback)."""
+    fake = FakePipeline()
+    app = TradetermApp(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        last = fake.last_price("BTCUSDT")
+        panel = BracketPanel(
+            fake,
+            venue="paper",
+            symbol="BTCUSDT",
+            ticket=ManualTicket(
+                venue="paper", symbol="BTCUSDT", side=Side.BUY, entry=last, stop=last - 500
+            ),
+            market="spot",
+            markets=("spot", "usdm"),
+        )
+        await app.push_screen(panel)
+        await pilot.pause()
+        assert panel.valid
+        await pilot.press("right")  # USD-M
+        await pilot.pause()
+        error = _text(panel.query_one("#error-market", Static))
+        assert "usdm is not traded in this profile" in error
+        assert panel.preview is None and panel.query_one("#panel-send", Button).disabled
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is panel and not fake.placed
+        # Opened for a market not listed at all (one market: no switch): refused in the panel.
+        panel.dismiss(None)
+        await pilot.pause()
+        lone = BracketPanel(
+            fake, venue="paper-usdm", symbol="BTCUSDT", market="usdm", markets=("spot",)
+        )
+        lone_values = {"stop": str(last - 500), "entry": str(last)}
+        await app.push_screen(lone)
+        await pilot.pause()
+        for name, value in lone_values.items():
+            lone.query_one(f"#in-{name}", Input).value = value
+        await pilot.pause()
+        assert "usdm is not traded" in _text(lone.query_one("#panel-general", Static))
+        assert not lone.query("#in-market")
