@@ -4,15 +4,12 @@ to the venue. The venue lives in this process, so it outlives the child."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.brokers.crashkit import kill_child_at
 from tests.brokers.helpers import decision
 from tests.brokers.test_binance_spot import assert_matches_venue, assert_protected
 from tradeterm.store import create_store
@@ -25,19 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_killed_mid_bracket_recovers(env: Any, tmp_path: Path, point: str) -> None:
     e = await env()
     db = tmp_path / "crash.db"
-    child_env = {**os.environ, "TT_KEY": e.api_key, "TT_SECRET": e.secret, "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.brokers.crash_child", e.server.rest_url, e.server.ws_api_url,
-        str(db), point, cwd=ROOT, env=child_env, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
-        assert line, "child exited early"
-        if line == f"AT:{point}":
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    await proc.wait()
+    child_env = {"TT_KEY": e.api_key, "TT_SECRET": e.secret}
+    await kill_child_at("tests.brokers.crash_child", e.server.rest_url, e.server.ws_api_url, str(db), point,
+                        point=point, env=child_env)
 
     async with create_store(f"sqlite:///{db}") as store:
         b = await e.broker(store=store, start=False)
@@ -73,19 +60,9 @@ async def test_usdm_killed_mid_bracket_recovers(env: Any, tmp_path: Path, point:
 
     e = await env()
     db = tmp_path / "crash.db"
-    child_env = {**os.environ, "TT_KEY": e.api_key, "TT_SECRET": e.secret, "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.brokers.crash_child", e.server.rest_url, e.server.ws_url,
-        str(db), point, "usdm", cwd=ROOT, env=child_env, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
-        assert line, "child exited early"
-        if line == f"AT:{point}":
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    await proc.wait()
+    child_env = {"TT_KEY": e.api_key, "TT_SECRET": e.secret}
+    await kill_child_at("tests.brokers.crash_child", e.server.rest_url, e.server.ws_url, str(db), point, "usdm",
+                        point=point, env=child_env)
 
     async with create_store(f"sqlite:///{db}") as store:
         b = await usdm_broker(e, store=store)

@@ -4,16 +4,13 @@ brackets rebuilt from the journal find their orders where they left them."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.brokers.crashkit import kill_child_at
 from tests.brokers.helpers import candle, decision
 from tradeterm.brokers.paper import PaperBroker, PaperTransport
 from tradeterm.store import create_store
@@ -115,18 +112,7 @@ async def test_killed_around_a_paper_fill_recovers(tmp_path: Path, point: str) -
     from tests.brokers import paper_crash_child as child
 
     db = tmp_path / "crash.db"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.brokers.paper_crash_child", str(db), point, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
-        assert line, "child exited early"
-        if line == f"AT:{point}":
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    await proc.wait()
+    await kill_child_at("tests.brokers.paper_crash_child", str(db), point, point=point)
 
     async with create_store(f"sqlite:///{db}") as store:
         b = PaperBroker(child.transport(), store=store, risk=child.RISK)

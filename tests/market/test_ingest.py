@@ -5,13 +5,14 @@ no duplicate, no invented candle — and higher timeframes must equal the venue'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.waiting import until
 from tradeterm.bus import EventBus
 from tradeterm.contracts import CandleV1, Timeframe
 from tradeterm.market.ingest import IngestConfig, LiveCandle, MarketIngest
@@ -44,16 +45,6 @@ def make_ingest(srv: VenueServer, bus: EventBus, store: Store | None, **kw: Any)
     cfg = IngestConfig(history_bars=kw.pop("history_bars", 40), retry_base=0.05, retry_cap=0.2,
                        stream=StreamConfig(backoff_base=0.01, backoff_cap=0.05, ping_interval=None), **kw)
     return MarketIngest(SPOT, rest_url=srv.rest_url, ws_url=srv.ws_url, bus=bus, store=store, config=cfg)
-
-
-async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """Wait for a condition; the deadline only stops a hang, nothing asserts on timing."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def settle(ing: MarketIngest, srv: VenueServer, symbols: tuple[str, ...] = ("BTCUSDT",)) -> None:

@@ -6,7 +6,6 @@ USD-M side with a dropped stream."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +16,7 @@ import orjson
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.waiting import until
 from tradeterm.bus import EventBus
 from tradeterm.contracts import FundingWindowV1, Timeframe
 from tradeterm.market.frame import CandleFrame
@@ -104,14 +104,6 @@ async def exchange() -> AsyncIterator[tuple[FuturesExchange, str]]:
     await server.wait_closed()
 
 
-async def until_true(cond: Any, what: str) -> None:
-    for _ in range(1500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_futures_klines_backfill_and_funding(exchange, tmp_path: Path) -> None:
     ex, ws_url = exchange
     http = httpx.AsyncClient(transport=httpx.MockTransport(ex.rest))
@@ -133,15 +125,15 @@ async def test_futures_klines_backfill_and_funding(exchange, tmp_path: Path) -> 
                 await ex.close_bar(i)
             ex.now = 106
             await ex.close_bar(105)  # 103 and 104 were lost: the gap is backfilled from /fapi/v1/klines
-            await until_true(lambda: route.seq.next_open == T0 + 106 * 60_000, "the gap to be filled")
+            await until(lambda: route.seq.next_open == T0 + 106 * 60_000, "the gap to be filled")
             mark = {"e": "markPriceUpdate", "E": T0 + 106 * 60_000 + 5, "s": "BTCUSDT", "p": "60123.10000000",
                     "ap": "60120.0", "i": "60110.50000000", "P": "60111.0", "r": "0.00010000",
                     "T": T0 + 8 * 3_600_000}
             await ex.push("btcusdt@markPrice@1s", mark)
             await ex.push("btcusdt@markPrice@1s", {**mark, "E": mark["E"] + 1000, "r": "0.00012000"})
-            await until_true(lambda: funding.pending() == 2, "two funding windows")
+            await until(lambda: funding.pending() == 2, "two funding windows")
             await ing.flush()
-            await until_true(lambda: not ing._tasks, "the funding sample to be stored")
+            await until(lambda: not ing._tasks, "the funding sample to be stored")
             stored = await store.fetch_candles("binance-usdm", "BTCUSDT", "1m")
             assert stored is not None
             want = ex.frame.slice(70, 106)
@@ -185,11 +177,11 @@ async def test_futures_against_the_venue_with_a_drop_mid_candle(tmp_path: Path) 
             srv.venue.drop_streams()
             srv.venue.step(3 * 6)  # six bars close unseen
             now_bar = Timeframe.M1.bucket_start(srv.venue.market_ms)
-            await until_true(lambda: route.seq.next_open == now_bar and ing.stream.drops >= 1, "the backfill")
+            await until(lambda: route.seq.next_open == now_bar and ing.stream.drops >= 1, "the backfill")
             srv.venue.step(3 * 4)
             now_bar = Timeframe.M1.bucket_start(srv.venue.market_ms)
-            await until_true(lambda: route.seq.next_open == now_bar, "the live closes")
-            await until_true(lambda: funding.pending() > 0, "a funding window")
+            await until(lambda: route.seq.next_open == now_bar, "the live closes")
+            await until(lambda: funding.pending() > 0, "a funding window")
             await ing.flush()
             got = await store.fetch_candles("binance-usdm", "BTCUSDT", "1m")
             assert got is not None

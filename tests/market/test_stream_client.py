@@ -5,7 +5,7 @@ with resubscription, make-before-break on serverShutdown and on age, garbage fra
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +13,7 @@ import orjson
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from tests.waiting import until
 from tradeterm.market.backoff import Backoff
 from tradeterm.market.spec import SPOT, USDM
 from tradeterm.market.stream import StreamClient, StreamConfig
@@ -79,16 +80,6 @@ async def exchange() -> AsyncIterator[FakeExchange]:
     yield ex
     ex.server.close()
     await ex.server.wait_closed()
-
-
-async def until(cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Wait for a condition (a deadline against hanging, not a timing assertion)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 FAST = {"backoff_base": 0.01, "backoff_cap": 0.05, "ping_interval": None, "ack_timeout": 5.0}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.waiting import until
 from tradeterm.analysis.guards import GuardBoard, default_board
 from tradeterm.config import load_settings
 from tradeterm.contracts import Side
@@ -35,17 +35,9 @@ async def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: 
         yield c
 
 
-async def _until(pred, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def test_live_candles_flow_into_book_analysis_and_store(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.analysis is not None and c.analysis.events_out > 0 and c.ingest is not None and c.ingest.stored > 5)
+    await until(lambda: c.analysis is not None and c.analysis.events_out > 0 and c.ingest is not None and c.ingest.stored > 5)
     snap = c.snapshot()
     assert snap.feed_status == "live" and (snap.symbol, snap.tf) == ("BTCUSDT", "1m")
     assert snap.chart is not None and len(snap.chart.frame) >= 300
@@ -78,7 +70,7 @@ async def test_selection_and_intents_refuse_bad_input(controller: PipelineContro
 
 async def test_preview_rounds_with_the_venue_filters(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.frame("BTCUSDT", "1m") is not None)
+    await until(lambda: c.frame("BTCUSDT", "1m") is not None)
     frame = c.frame("BTCUSDT", "1m")
     assert frame is not None
     last = Decimal(str(frame.close[-1])).quantize(Decimal("0.01"))
@@ -91,7 +83,7 @@ async def test_preview_rounds_with_the_venue_filters(controller: PipelineControl
 
 async def test_bracket_end_to_end_then_kill_switch(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
+    await until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
     frame = c.frame("BTCUSDT", "1m")
     assert frame is not None
     last = Decimal(str(frame.close[-1])).quantize(Decimal("0.01"))
@@ -100,12 +92,12 @@ async def test_bracket_end_to_end_then_kill_switch(controller: PipelineControlle
                           stop=last * Decimal("0.88"))
     assert [g.name for g in c.snapshot().guards if g.status == "BLOCK"] == []
     did = await c.place_bracket(ticket)
-    await _until(lambda: any(b.bracket_id == did for b in c.snapshot().brackets))
+    await until(lambda: any(b.bracket_id == did for b in c.snapshot().brackets))
     snap = c.snapshot()
     (row,) = [b for b in snap.brackets if b.bracket_id == did]
     assert row.symbol == "BTCUSDT" and row.quantity > 0
     assert snap.account is not None and snap.account.equity > 0
-    await _until(lambda: any(o.client_order_id.endswith("-E") for o in c.snapshot().orders))
+    await until(lambda: any(o.client_order_id.endswith("-E") for o in c.snapshot().orders))
     await c.kill_switch("test")
     snap = c.snapshot()
     assert snap.account is not None and snap.account.kill_switch
@@ -117,13 +109,13 @@ async def test_bracket_end_to_end_then_kill_switch(controller: PipelineControlle
 
 async def test_invalid_ticket_is_refused_with_reason(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.trading is not None and c.trading.account is not None)
+    await until(lambda: c.trading is not None and c.trading.account is not None)
     with pytest.raises(UserError, match="no exchange filters"):
         await c.place_bracket(ManualTicket(venue="paper", symbol="DOGEUSDT", side=Side.BUY,
                                            entry=Decimal("0.1"), stop=Decimal("0.09")))
     with pytest.raises(UserError, match="refused"):  # a tiny stop distance on a tiny account still sizes,
         await c.place_bracket(ManualTicket(venue="paper", symbol="BTCUSDT", side=Side.BUY,  # but min notional fails
-                                           entry=Decimal("10"), stop=Decimal("1")))
+                                           entry=Decimal(10), stop=Decimal(1)))
     with pytest.raises(UserError, match="no bracket"):
         await c.cancel_bracket("d-none")
     with pytest.raises(UserError, match="no open position"):
@@ -146,8 +138,8 @@ async def test_guard_block_refuses_before_sending(tmp_path: Path, monkeypatch: p
                            PipelineOptions(symbols=("BTCUSDT",), timeframes=("1m",), speed=1200, history_bars=100,
                                            guards=closed_market))
     async with c:
-        await _until(lambda: c.trading is not None and c.trading.account is not None)
+        await until(lambda: c.trading is not None and c.trading.account is not None)
         with pytest.raises(UserError, match="guard BLOCK: .*market closed for the test"):
             await c.place_bracket(ManualTicket(venue="paper", symbol="BTCUSDT", side=Side.BUY,
-                                               entry=Decimal("50000"), stop=Decimal("49000")))
+                                               entry=Decimal(50000), stop=Decimal(49000)))
         assert c.snapshot().brackets == ()

@@ -6,14 +6,14 @@ duration."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.waiting import until
 from tradeterm.analysis.guards import GuardBoard, default_board
 from tradeterm.config import load_settings
 from tradeterm.contracts import Side
@@ -28,15 +28,6 @@ SYMBOL = "BTCUSDT"
 def _calm_board() -> GuardBoard:
     """No regime or funding guard: the test is about routing, not about the moment's guards."""
     return GuardBoard([g for g in default_board().guards if g.name not in ("regime", "funding")])
-
-
-async def _until(pred: Callable[[], object], what: str, timeout: float = SLOW) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        if loop.time() > deadline:
-            raise AssertionError(f"not reached in time: {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -90,7 +81,7 @@ async def test_the_market_argument_routes_a_ticket_to_the_usdm_broker(
     controller: PipelineController,
 ) -> None:
     c = controller
-    await _until(lambda: _ready(c), "both brokers and the USD-M data")
+    await until(lambda: _ready(c), "both brokers and the USD-M data")
     # A ticket whose venue names the spot broker: the explicit market wins (what the panel sends).
     ticket = ManualTicket(
         venue="paper",
@@ -107,13 +98,13 @@ async def test_the_market_argument_routes_a_ticket_to_the_usdm_broker(
     did = await c.place_bracket(ticket, market="usdm")
     assert c.usdm_trading is not None and did in c.usdm_trading.broker.brackets
     assert c.trading is not None and did not in c.trading.broker.brackets
-    await _until(
+    await until(
         lambda: any(p.market == "usdm" and p.symbol == SYMBOL for p in c.snapshot().positions),
         "the USD-M position in the read model",
     )
     await c.close_position(SYMBOL, "usdm")
     fut = c.venue_server.venue.futures.engine  # type: ignore[union-attr]
-    await _until(lambda: fut.position(SYMBOL).amt == 0, "flat on the venue")
+    await until(lambda: fut.position(SYMBOL).amt == 0, "flat on the venue")
 
 
 async def test_the_panel_places_a_usdm_bracket_on_the_usdm_broker(
@@ -128,7 +119,7 @@ async def test_the_panel_places_a_usdm_bracket_on_the_usdm_broker(
     from tradeterm.ui.widgets.choice import Choice
 
     c = controller
-    await _until(lambda: _ready(c), "both brokers and the USD-M data")
+    await until(lambda: _ready(c), "both brokers and the USD-M data")
     app = TradetermApp(c)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -148,18 +139,18 @@ async def test_the_panel_places_a_usdm_bracket_on_the_usdm_broker(
             ("leverage", "3"),
         ):
             panel.query_one(f"#in-{name}", Input).value = value
-        await _until(lambda: panel.valid, "a valid USD-M preview")
+        await until(lambda: panel.valid, "a valid USD-M preview")
         assert panel.preview is not None and panel.preview.leverage == 3
         assert panel.preview.liquidation_price is not None
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await _until(lambda: not isinstance(app.screen, (BracketPanel, ConfirmScreen)), "sent")
+        await until(lambda: not isinstance(app.screen, (BracketPanel, ConfirmScreen)), "sent")
         assert c.usdm_trading is not None
         (did,) = [d for d in c.usdm_trading.broker.brackets]
         assert c.trading is not None and did not in c.trading.broker.brackets
-        await _until(
+        await until(
             lambda: any(k == f"usdm:{SYMBOL}" for k, _ in app.query_one(PositionTable)._rows),
             "the USD-M row in the blotter",
         )

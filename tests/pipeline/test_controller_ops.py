@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from tests.waiting import until
 from tradeterm.analysis.guards import GuardBoard, default_board
 from tradeterm.config import load_settings
 from tradeterm.contracts import Side
@@ -38,14 +39,6 @@ async def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: 
         yield c
 
 
-async def _until(pred, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 def _resting_buy(c: PipelineController) -> ManualTicket:
     frame = c.frame("BTCUSDT", "1m")
     assert frame is not None
@@ -57,7 +50,7 @@ def _resting_buy(c: PipelineController) -> ManualTicket:
 async def test_crashed_trading_worker_is_restarted_and_shown(controller: PipelineController,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     c = controller
-    await _until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
+    await until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
     assert c.trading is not None
     real = c.trading.on_update
     crashed = []
@@ -71,7 +64,7 @@ async def test_crashed_trading_worker_is_restarted_and_shown(controller: Pipelin
     c.trading.on_update = buggy  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR, logger="tradeterm.pipeline.supervisor"):
         did = await c.place_bracket(_resting_buy(c))
-        await _until(lambda: c.supervisor.workers["order-updates"].restarts >= 1
+        await until(lambda: c.supervisor.workers["order-updates"].restarts >= 1
                      and c.supervisor.workers["order-updates"].state == "running")
     assert crashed and any("worker order-updates failed: KeyError" in r.getMessage() for r in caplog.records)
     snap = c.snapshot()
@@ -79,7 +72,7 @@ async def test_crashed_trading_worker_is_restarted_and_shown(controller: Pipelin
     assert row.restarts >= 1 and "injected fault" in row.last_error
     assert any(line.kind == "error" and "worker order-updates failed" in line.text for line in snap.log)
     # After the restart the worker caught up: the update that crashed it is in the read model.
-    await _until(lambda: any(o.client_order_id.startswith(did) or o.decision_id == did for o in c.snapshot().orders))
+    await until(lambda: any(o.client_order_id.startswith(did) or o.decision_id == did for o in c.snapshot().orders))
     text = _scrape(c)
     assert 'tradeterm_worker_restarts_total{worker="order-updates"}' in text
     assert _sample(text, 'tradeterm_worker_restarts_total{worker="order-updates"}') >= 1
@@ -88,9 +81,9 @@ async def test_crashed_trading_worker_is_restarted_and_shown(controller: Pipelin
 
 async def test_heartbeat_reaches_the_read_model(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.heartbeat.last is not None and c.heartbeat.feed.last_candle is not None
+    await until(lambda: c.heartbeat.last is not None and c.heartbeat.feed.last_candle is not None
                  and c.trading is not None and c.trading.account is not None)
-    await _until(lambda: c.heartbeat.last is not None and c.heartbeat.last.ok
+    await until(lambda: c.heartbeat.last is not None and c.heartbeat.last.ok
                  and c.heartbeat.last.checks[-1].detail == "sqlite writable")
     hb = c.snapshot().heartbeat
     assert hb is not None and hb.ok and hb.stale == ()
@@ -110,7 +103,7 @@ async def test_stale_feed_blocks_entries_through_the_feed_guard(controller: Pipe
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     c = controller
     caplog.set_level(logging.INFO, logger="tradeterm.pipeline.heartbeat")
-    await _until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
+    await until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
     assert c.board("BTCUSDT").get("heartbeat").status == "SAFE"
     # The feed goes silent: the venue's replay clock stops, and what the watcher saw is aged
     # past the limit (synchronously, so no update can race in).
@@ -127,7 +120,7 @@ async def test_stale_feed_blocks_entries_through_the_feed_guard(controller: Pipe
     assert state.status == "BLOCK" and "BTCUSDT feed stale: 1m no update" in state.reason
     with pytest.raises(UserError, match="guard BLOCK: heartbeat: BTCUSDT feed stale"):
         await c.place_bracket(_resting_buy(c))
-    await _until(lambda: c.heartbeat.last is not None and not c.heartbeat.last.ok)
+    await until(lambda: c.heartbeat.last is not None and not c.heartbeat.last.ok)
     hb = c.snapshot().heartbeat
     assert hb is not None and hb.stale == ("BTCUSDT 1m",) and not hb.checks[0].ok
     assert any(r.levelno == logging.WARNING and r.getMessage().startswith("heartbeat feeds FAILED: stale: BTCUSDT 1m")
@@ -135,16 +128,16 @@ async def test_stale_feed_blocks_entries_through_the_feed_guard(controller: Pipe
     assert any("heartbeat feeds FAILED" in line.text for line in c.snapshot().log)  # shown to the trader
     # Data flowing again lifts the block by itself, and the recovery is logged too.
     clock.resume()
-    await _until(lambda: c.board("BTCUSDT").get("heartbeat").status == "SAFE")
-    await _until(lambda: c.heartbeat.last is not None and c.heartbeat.last.checks[0].ok)
+    await until(lambda: c.board("BTCUSDT").get("heartbeat").status == "SAFE")
+    await until(lambda: c.heartbeat.last is not None and c.heartbeat.last.checks[0].ok)
     assert any(r.getMessage().startswith("heartbeat feeds recovered") for r in caplog.records)
 
 
 async def test_metrics_families_have_samples(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.heartbeat.last is not None and c.trading is not None and c.trading.account is not None)
+    await until(lambda: c.heartbeat.last is not None and c.trading is not None and c.trading.account is not None)
     c.set_auto_trade("BTCUSDT", True)
-    await _until(lambda: c.analysis is not None and c.analysis.events_out > 0)
+    await until(lambda: c.analysis is not None and c.analysis.events_out > 0)
     text = _scrape(c)
     for needle in ('tradeterm_stage_latency_seconds_count{stage="features"}',
                    'tradeterm_stage_latency_seconds_count{stage="smc"}',
@@ -162,7 +155,7 @@ async def test_metrics_families_have_samples(controller: PipelineController) -> 
 
 async def test_shutdown_stops_decisions_first(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
+    await until(lambda: c.trading is not None and c.trading.account is not None and c.frame("BTCUSDT", "1m") is not None)
     c.set_auto_trade("BTCUSDT", True)
     c.stop_decisions()
     assert not c.auto_trade("BTCUSDT") and not c.accepting
@@ -181,10 +174,10 @@ async def test_stop_with_cancel_orders_cancels_working_orders(tmp_path: Path, mo
         symbols=("BTCUSDT",), timeframes=("1m",), speed=1200, history_bars=200, guards=_calm_board))
     await c.start()
     try:
-        await _until(lambda: c.trading is not None and c.trading.account is not None
+        await until(lambda: c.trading is not None and c.trading.account is not None
                      and c.frame("BTCUSDT", "1m") is not None)
         did = await c.place_bracket(_resting_buy(c))
-        await _until(lambda: any(o.decision_id == did and o.status.value == "NEW" for o in c.snapshot().orders))
+        await until(lambda: any(o.decision_id == did and o.status.value == "NEW" for o in c.snapshot().orders))
     finally:
         await c.stop(cancel_orders=True)
     from tradeterm.store import create_store

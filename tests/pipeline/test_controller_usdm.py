@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from tests.waiting import until
 from tradeterm.analysis.guards import FundingGuard, FundingGuardConfig, GuardBoard, default_board
 from tradeterm.config import load_settings
 from tradeterm.contracts import Side, Timeframe
@@ -34,15 +35,6 @@ def _calm_board() -> GuardBoard:
     data (and would block an extreme rate) without making the test depend on the moment."""
     guards = [g for g in default_board().guards if g.name not in ("regime", "funding")]
     return GuardBoard([FundingGuard(FundingGuardConfig(minutes_before=0, minutes_after=0)), *guards])
-
-
-async def _until(pred: Callable[[], object], what: str, timeout: float = SLOW) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        if loop.time() > deadline:
-            raise AssertionError(f"not reached in time: {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -70,12 +62,12 @@ async def test_demo_starts_both_markets_and_readiness_covers_usdm(controller: Pi
     c = controller
     assert c.markets == ("spot", "usdm")
     assert c.venue_server is not None and c.venue_server.venue.futures is not None
-    await _until(lambda: _usdm_ready(c) and c.trading is not None and c.trading.account is not None, "both brokers")
+    await until(lambda: _usdm_ready(c) and c.trading is not None and c.trading.account is not None, "both brokers")
     assert c.brokers_not_ready() == []
     # Market data of both markets in the one candle book; funding windows for every USD-M symbol.
-    await _until(lambda: c.frame(SYMBOL, "1m", market="usdm") is not None and c.frame(SYMBOL, "15m", market="usdm")
+    await until(lambda: c.frame(SYMBOL, "1m", market="usdm") is not None and c.frame(SYMBOL, "15m", market="usdm")
                  is not None, "USD-M history")
-    await _until(lambda: {SYMBOL, "ETHUSDT"} <= set(c.funding), "funding windows")
+    await until(lambda: {SYMBOL, "ETHUSDT"} <= set(c.funding), "funding windows")
     w = c.funding[SYMBOL]
     assert w.venue == "binance-usdm" and w.mark_price is not None and w.mark_price > 0
     # The USD-M guard board reads that window; the spot board has no funding (not a perpetual).
@@ -83,7 +75,7 @@ async def test_demo_starts_both_markets_and_readiness_covers_usdm(controller: Pi
     spot_funding = next(g for g in c.board(SYMBOL).guards if g.name == "funding")
     assert "next settlement" in usdm_funding.reason and "no funding data" in spot_funding.reason
     # Readiness: the heartbeat's broker check names both brokers; the status has both markets.
-    await _until(lambda: c.heartbeat.last is not None and "binance-usdm" in
+    await until(lambda: c.heartbeat.last is not None and "binance-usdm" in
                  next(x for x in c.heartbeat.last.checks if x.name == "broker").detail, "heartbeat of both brokers")
     hb = c.heartbeat.last
     assert hb is not None
@@ -119,7 +111,7 @@ def _registry(c: PipelineController) -> CollectorRegistry:
 
 async def test_manual_usdm_bracket_opens_a_leveraged_position(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: _usdm_ready(c) and c.frame(SYMBOL, "1m", market="usdm") is not None
+    await until(lambda: _usdm_ready(c) and c.frame(SYMBOL, "1m", market="usdm") is not None
                  and SYMBOL in c.funding, "USD-M ready")
     mark = c.funding[SYMBOL].mark_price
     assert mark is not None
@@ -130,11 +122,11 @@ async def test_manual_usdm_bracket_opens_a_leveraged_position(controller: Pipeli
     assert pv.leverage == 3
     did = await c.place_bracket(ticket)
     fut = c.venue_server.venue.futures.engine
-    await _until(lambda: fut.position(SYMBOL).amt > 0, "a long on the venue")
+    await until(lambda: fut.position(SYMBOL).amt > 0, "a long on the venue")
     assert fut.leverage[SYMBOL] == 3 and fut.isolated[SYMBOL]
     assert c.usdm_trading is not None and did in c.usdm_trading.broker.brackets
     assert c.trading is not None and did not in c.trading.broker.brackets  # not on the spot account
-    await _until(lambda: any(p.market == "usdm" and p.symbol == SYMBOL for p in c.snapshot().positions),
+    await until(lambda: any(p.market == "usdm" and p.symbol == SYMBOL for p in c.snapshot().positions),
                  "the position in the read model")
     snap = c.snapshot()
     (pos,) = [p for p in snap.positions if p.market == "usdm"]
@@ -144,19 +136,19 @@ async def test_manual_usdm_bracket_opens_a_leveraged_position(controller: Pipeli
     assert br.market == "usdm" and br.leverage == 3 and br.filled == pos.quantity
     assert all(b.market == "spot" for b in snap.brackets if b.bracket_id != did)
     assert any(o.decision_id == did for o in snap.orders)
-    await _until(lambda: (a := next(x for x in c.snapshot().accounts if x.market == "usdm")).available < a.equity,
+    await until(lambda: (a := next(x for x in c.snapshot().accounts if x.market == "usdm")).available < a.equity,
                  "margin in use")
     status = c.status()
     assert any(b["id"] == did and b["market"] == "usdm" and b["leverage"] == 3 for b in status["brackets"])
     # Close it through the intents: the position goes, the bracket ends.
     await c.close_position(SYMBOL, market="usdm")
-    await _until(lambda: fut.position(SYMBOL).amt == 0, "flat on the venue")
-    await _until(lambda: not [p for p in c.snapshot().positions if p.market == "usdm"], "no USD-M position shown")
+    await until(lambda: fut.position(SYMBOL).amt == 0, "flat on the venue")
+    await until(lambda: not [p for p in c.snapshot().positions if p.market == "usdm"], "no USD-M position shown")
 
 
 async def test_tickets_route_by_market_and_selection(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: _usdm_ready(c), "USD-M ready")
+    await until(lambda: _usdm_ready(c), "USD-M ready")
     t = ManualTicket(venue="paper", symbol=SYMBOL, side=Side.BUY, entry=Decimal(1), stop=Decimal("0.9"))
     assert c.market_of(t) == "spot"
     assert c.market_of(t.model_copy(update={"venue": "binance-usdm"})) == "usdm"
@@ -167,14 +159,14 @@ async def test_tickets_route_by_market_and_selection(controller: PipelineControl
     snap = c.snapshot()
     assert snap.market == "usdm" and snap.venue == "binance-usdm"
     assert snap.account is not None and snap.account.market == "usdm"
-    await _until(lambda: c.snapshot().chart is not None, "the USD-M chart")
+    await until(lambda: c.snapshot().chart is not None, "the USD-M chart")
     c.select_market("spot")
     assert c.snapshot().venue == "paper"
 
 
 async def test_stop_is_clean_and_kill_switch_covers_both(controller: PipelineController) -> None:
     c = controller
-    await _until(lambda: _usdm_ready(c) and c.trading is not None and c.trading.account is not None, "both brokers")
+    await until(lambda: _usdm_ready(c) and c.trading is not None and c.trading.account is not None, "both brokers")
     await c.kill_switch("test")
     assert c.trading is not None and c.usdm_trading is not None
     assert c.trading.broker.killswitch.tripped and c.usdm_trading.broker.killswitch.tripped
@@ -194,7 +186,7 @@ async def test_a_sell_signal_approved_into_usdm_opens_a_short(controller: Pipeli
     from tradeterm.contracts import SignalRawV1
 
     c = controller
-    await _until(lambda: _usdm_ready(c) and SYMBOL in c.funding and c.frame(SYMBOL, "1m") is not None, "USD-M ready")
+    await until(lambda: _usdm_ready(c) and SYMBOL in c.funding and c.frame(SYMBOL, "1m") is not None, "USD-M ready")
     mark = c.funding[SYMBOL].mark_price
     assert mark is not None
     frame = c.frame(SYMBOL, "1m")
@@ -212,10 +204,10 @@ async def test_a_sell_signal_approved_into_usdm_opens_a_short(controller: Pipeli
     assert ticket.venue == "binance-usdm" and ticket.leverage == 5 and ticket.side is Side.SELL
     did = await c.place_bracket(ticket)
     fut = c.venue_server.venue.futures.engine
-    await _until(lambda: fut.position(SYMBOL).amt < 0, "a short on the venue")
-    await _until(lambda: any(p.market == "usdm" and p.side == "SELL" for p in c.snapshot().positions),
+    await until(lambda: fut.position(SYMBOL).amt < 0, "a short on the venue")
+    await until(lambda: any(p.market == "usdm" and p.side == "SELL" for p in c.snapshot().positions),
                  "the short in the read model")
     (br,) = [b for b in c.snapshot().brackets if b.bracket_id == did]
     assert br.market == "usdm" and br.side == "SELL" and br.leverage == 5
     await c.close_position(SYMBOL)  # only the futures account holds BTCUSDT: that one is closed
-    await _until(lambda: fut.position(SYMBOL).amt == 0, "flat on the venue")
+    await until(lambda: fut.position(SYMBOL).amt == 0, "flat on the venue")

@@ -3,7 +3,6 @@ orders, brackets), reconciles without flags or duplicate orders; ``--ephemeral``
 
 from __future__ import annotations
 
-import asyncio
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import until
 from tradeterm.analysis.guards import GuardBoard
 from tradeterm.config import load_settings
 from tradeterm.contracts import Side
@@ -34,14 +34,6 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return load_settings(use_default_file=False)
 
 
-async def _until(pred: Any, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
-
-
 def _account(c: PipelineController) -> dict[str, Any]:
     assert c.trading is not None
     b = c.trading.broker
@@ -56,7 +48,7 @@ def _account(c: PipelineController) -> dict[str, Any]:
 
 async def test_demo_restart_keeps_the_paper_account(settings: Any) -> None:
     async with PipelineController(settings, _options()) as c:
-        await _until(lambda: c.trading is not None and c.trading.account is not None)
+        await until(lambda: c.trading is not None and c.trading.account is not None)
         last = await c.trading.broker.transport.last_price("BTCUSDT")  # type: ignore[union-attr]
         resting = await c.place_bracket(ManualTicket(venue="paper", symbol="BTCUSDT", side=Side.BUY,
                                                      entry=last * Decimal("0.9"), stop=last * Decimal("0.88")))
