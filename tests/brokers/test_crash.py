@@ -15,8 +15,6 @@ from tests.brokers.test_binance_spot import assert_matches_venue, assert_protect
 from tradeterm.store import create_store
 from tradeterm.trading.bracket_records import BracketState
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.parametrize("point", ["before_entry", "after_entry_sent", "before_oco", "after_oco_sent"])
 async def test_killed_mid_bracket_recovers(env: Any, tmp_path: Path, point: str) -> None:

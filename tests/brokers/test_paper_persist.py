@@ -22,7 +22,6 @@ RULES = SymbolRules(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick
                     step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"), min_notional=Decimal(5),
                     min_price=Decimal("0.01"), max_price=Decimal(1000000), max_qty=Decimal(9000))  # fmt: skip
 T0 = 1_700_000_000_000
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _transport() -> PaperTransport:
