@@ -1,10 +1,11 @@
 """UI costs: chart render per frame, key -> repaint latency, cold start, memory while streaming.
 
-Usage: python bench/ui_bench.py [--section chart|latency|cold|cold-real|rss|all] [options]
+Usage: python bench/ui_bench.py [--section chart|latency|cold|cold-real|rss|rss-real|all] [options]
   chart:     [--bars 500] [--size 200x50] [--runs 200]
   latency:   [--size 200x50] [--presses 120] [--repeat 3] [--stream-interval 0.01] [--fps 10]
   cold:      [--cold-runs 3]         cold-real: [--cold-runs 3] [--size 200x50]
   rss:       [--duration 60] [--sample 5] [--stream-interval 0.01] [--fps 10]
+  rss-real:  [--duration 60] [--sample 5] [--size 200x50]
 
 Section ``chart``: the candle chart with every overlay on (EMA 20/50/200, Bollinger, VWAP, swings,
 BOS/CHOCH, order blocks, FVGs, liquidity pools and sweeps, three order lines), synthetic BTCUSDT 1m data and its
@@ -68,6 +69,19 @@ without keys, streaming for ``--duration`` seconds (the issue asks for 10 minute
 ``--duration 600``), the charted symbol or timeframe switched every 2 s (so every cache fills),
 RSS read from ``/proc/self/statm`` every ``--sample`` seconds. Printed: start, after warm-up
 (the first quarter of the run), end, max, and the least-squares slope after warm-up in MB/min.
+
+Section ``rss-real`` — the same goal measured on the real thing: ``python -m tradeterm
+--ephemeral`` started in a pseudo-terminal of ``--size`` exactly as ``cold-real`` does (fresh
+config/data dirs, truecolor), left streaming the demo market for ``--duration`` seconds with its
+output drained and nothing pressed. Every ``--sample`` seconds the child's ``VmRSS`` is read from
+``/proc/PID/status``, its CPU time from ``/proc/PID/stat`` and its mappings from
+``/proc/PID/maps``. Printed: RSS at start, after warm-up (first quarter), end and max, the
+least-squares slope after warm-up in MB/min, the child's CPU % after warm-up (CPU seconds per
+wall second, as ``ps``/``top`` show it), and whether — and when — numba's LLVM
+(``llvmlite``'s shared library) was mapped: loading it costs ~110 MB, so a TUI should never do
+it. The fake-pipeline ``rss`` section cannot see that, the real pipeline's analysis and chart
+path can. The environment is inherited (e.g. ``TRADETERM_NO_NUMBA=1`` for a comparison); the
+child runs ``-m tradeterm`` from the current directory's import path.
 """
 
 from __future__ import annotations
@@ -700,12 +714,133 @@ def bench_cold_real(args: argparse.Namespace) -> None:
         )
 
 
+def _proc_rss_mb(pid: int) -> float:
+    """``VmRSS`` of another process in MB (0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of another process (fields 14 and 15 of ``/proc/PID/stat``)."""
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_maps_numba(pid: int) -> bool:
+    """True once llvmlite's LLVM library (what ``import numba`` loads) is mapped in ``pid``."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any("llvmlite" in line for line in f)
+    except OSError:
+        return False
+
+
+def bench_rss_real(args: argparse.Namespace) -> None:
+    """Start ``python -m tradeterm --ephemeral`` in a pty of ``--size`` (as ``cold-real``), let
+    the demo stream for ``--duration`` s and sample the child's RSS, CPU time and whether numba
+    got loaded every ``--sample`` s; then ctrl+q."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import signal
+    import struct
+    import sys
+    import tempfile
+    import termios
+
+    samples: list[tuple[float, float, float]] = []  # (s since spawn, RSS MB, CPU s)
+    numba_at: float | None = None
+    with tempfile.TemporaryDirectory() as home:
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLORTERM": "truecolor",
+            "HOME": home,
+            "XDG_CONFIG_HOME": os.path.join(home, "config"),
+            "XDG_DATA_HOME": os.path.join(home, "data"),
+            "XDG_CACHE_HOME": os.path.join(home, "cache"),
+        }
+        t0 = time.perf_counter()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvpe(sys.executable, [sys.executable, "-m", "tradeterm", "--ephemeral"], env)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", args.height, args.width, 0, 0))
+        os.kill(pid, signal.SIGWINCH)
+        next_sample = t0
+        alive = True
+        while alive and (now := time.perf_counter()) - t0 < args.duration:
+            if now >= next_sample:
+                samples.append((now - t0, _proc_rss_mb(pid), _proc_cpu_s(pid)))
+                if numba_at is None and _proc_maps_numba(pid):
+                    numba_at = now - t0
+                next_sample += args.sample
+            # Drain the screen output, or the child blocks writing to a full pty.
+            ready, _, _ = select.select([fd], [], [], max(0.0, min(0.2, next_sample - now)))
+            if ready:
+                try:
+                    os.read(fd, 1 << 16)
+                except OSError:
+                    alive = False
+        samples.append((time.perf_counter() - t0, _proc_rss_mb(pid), _proc_cpu_s(pid)))
+        if numba_at is None and _proc_maps_numba(pid):
+            numba_at = samples[-1][0]
+        os.write(fd, b"\x11")  # ctrl+q
+        deadline = time.perf_counter() + 10
+        exit_note = "killed (no exit 10 s after ctrl+q)"
+        while time.perf_counter() < deadline:
+            with contextlib.suppress(OSError):
+                select.select([fd], [], [], 0.2)
+                os.read(fd, 65536)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                exit_note = f"exit {os.waitstatus_to_exitcode(status)}"
+                break
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    ts = np.array([t for t, _, _ in samples])
+    ys = np.array([m for _, m, _ in samples])
+    cpu = np.array([c for _, _, c in samples])
+    late = ts >= ts[-1] * 0.25  # the first quarter is warm-up (history, caches filling)
+    xs = ts / 60.0
+    slope = float(np.polyfit(xs[late], ys[late], 1)[0]) if late.sum() >= 2 else float("nan")
+    first = int(np.argmax(late))
+    span = ts[-1] - ts[first]
+    cpu_pct = 100.0 * (cpu[-1] - cpu[first]) / span if span > 0 else float("nan")
+    numba = f"yes, mapped by {numba_at:.0f} s" if numba_at is not None else "no"
+    print(
+        f"RSS: python -m tradeterm --ephemeral in a {args.width}x{args.height} pty, demo "
+        f"streaming, {args.duration:.0f} s; after ctrl+q: {exit_note}"
+    )
+    print(
+        f"  start {ys[0]:.1f} MB  after warm-up {ys[late][0]:.1f} MB  end {ys[-1]:.1f} MB  "
+        f"max {ys.max():.1f} MB  slope after warm-up {slope:+.2f} MB/min  (goal <= 200 MB, flat)"
+    )
+    print(f"  CPU after warm-up {cpu_pct:.1f} %  numba (llvmlite) loaded: {numba}")
+    print("  samples (s: MB): " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m, _ in samples))
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "chart": lambda a: bench_chart(a.bars, a.width, a.height, a.runs),
     "latency": bench_latency,
     "cold": bench_cold,
     "cold-real": bench_cold_real,
     "rss": bench_rss,
+    "rss-real": bench_rss_real,
 }
 
 

@@ -452,6 +452,7 @@ def test_many_short_calls_end_up_compiled() -> None:
         "from tradeterm.analysis import indicators as ind\n"
         "from tradeterm.analysis.indicators import _jit\n"
         "c = 100 + np.sin(np.arange(1000.0))\n"
+        "_jit.clock = lambda: 0.0  # frozen: the bucket never drains, however slow this machine is\n"
         "first = [ind.ema(c, 20) for _ in range(_jit.PYTHON_BUDGET // 1000)]\n"
         "before = 'numba' in sys.modules\n"
         "later = ind.ema(c, 20)\n"

@@ -152,7 +152,8 @@ class PipelineController:
                     g.config = feed_cfg
         self.heartbeat = Heartbeat(self, self.options.heartbeat_s, feed_cfg)
         self._filters: dict[str, SymbolFilters] = {}
-        self._chart_cache: tuple[Any, Any] | None = None
+        self._chart_cache: tuple[Any, Any, Any] | None = None  # (base, open candle, ChartData)
+        self._chart_structure: tuple[Any, Any, Any] | None = None  # see _chart_base
         self._version = 0
         self.feed_status = "starting"
         self.risk = RiskConfig()
@@ -432,21 +433,46 @@ class PipelineController:
                                         np.array(view.volume[sl]))
 
     def _chart(self, symbol: str, tf: str, market: Market = "spot") -> Any:
-        from tradeterm.analysis.smc import SmcConfig, analyze
+        """The chart of the selected series, cached at two levels because the UI polls at 10 Hz
+        and the open candle moves at every tick: the structure over the *closed* candles (SMC
+        pass and indicator series, rebuilt once per closed candle, or when a closed candle was
+        revised) and the bundle for the current open candle (built from the former in
+        O(period), see :class:`~tradeterm.pipeline.chartdata.ClosedSeries`; the same object
+        while nothing moved, so the widget's identity check holds)."""
         from tradeterm.pipeline.chartdata import chart_data
 
         frame = self.frame(symbol, tf, market=market)
         if frame is None or len(frame) < 3:
             return None
-        key = (market, symbol, tf, int(frame.open_time[-1]), float(frame.close[-1]), float(frame.volume[-1]))
-        if self._chart_cache is not None and self._chart_cache[0] == key:
-            return self._chart_cache[1]
-        closed = frame.slice(0, len(frame) - 1)  # the open candle moves; structure uses closed bars
+        base = self._chart_base(frame, symbol, tf, market)
+        last = (int(frame.open_time[-1]),
+                *(float(col[-1]) for col in (frame.open, frame.high, frame.low, frame.close, frame.volume)))
+        cached = self._chart_cache
+        if cached is not None and cached[0] is base and cached[1] == last:
+            return cached[2]
+        _key, closed, smc = base
+        data = chart_data(frame, smc=smc, series=closed.extend(frame))
+        self._chart_cache = (base, last, data)
+        return data
+
+    def _chart_base(self, frame: CandleFrame, symbol: str, tf: str, market: Market) -> tuple[Any, Any, Any]:
+        """``(key, ClosedSeries, SmcResult | None)`` over the frame's closed candles (all but the
+        last), reused while the key (market, series, last closed open time, frame length) is the
+        same and the closed candles are unchanged."""
+        from tradeterm.analysis.smc import SmcConfig, analyze
+        from tradeterm.pipeline.chartdata import ClosedSeries
+
+        n = len(frame)
+        key = (market, symbol, tf, int(frame.open_time[-2]), n)
+        base = self._chart_structure
+        if base is not None and base[0] == key and base[1].matches(frame):
+            return base
+        closed = frame.slice(0, n - 1)  # the open candle moves; structure uses closed bars
         venue = USDM_VENUE if market == "usdm" else VENUE
         smc = analyze(closed, SmcConfig(), venue=venue, symbol=symbol, tf=tf) if len(closed) > 12 else None
-        data = chart_data(frame, smc=smc)
-        self._chart_cache = (key, data)
-        return data
+        base = (key, ClosedSeries.of(closed), smc)
+        self._chart_structure = base
+        return base
 
     def _watch_row(self, symbol: str, tf: str) -> WatchRow:
         frame = self.frame(symbol, tf, bars=max(SPARK_POINTS, 1440 * 60_000 // Timeframe(tf).ms + 1))

@@ -11,14 +11,22 @@ So each loop is written once, as plain Python in the subset numba compiles, and 
 
 * once compiled, every call goes to machine code;
 * before that, inputs of up to :data:`PYTHON_MAX_LEN` bars run the plain Python loop
-  (~20 ms for the whole indicator set at 1,000 bars) and do not touch numba — until a loop
-  has spent its :data:`PYTHON_BUDGET` of bars that way, so that a backtest calling it on
-  thousands of short windows is not stuck in Python;
+  (~1 µs a bar: ~20 ms for the whole indicator set at 1,000 bars) and do not touch numba —
+  as long as the loop's *recent* Python work stays small. Each loop keeps a leaky bucket:
+  every Python call pours its bars in, and the bucket drains at :data:`PYTHON_DRAIN` bars a
+  second; a call that would overflow :data:`PYTHON_BUDGET` compiles instead. A backtest
+  calling a loop on thousands of short windows (~1M bars a second) fills it in well under a
+  second and compiles; a UI or daemon that spends a few thousand bars a second (a 500-bar
+  chart rebuild per closed candle) never does, however long it runs. A lifetime total would
+  not tell those apart: a TUI used to cross it within minutes and load numba (~110 MB of
+  resident memory for LLVM and the compiled loops) for work Python does in ~5 ms a second;
 * otherwise the call imports numba and compiles (``cache=True``: later processes load the
   machine code from disk instead, ~0.2-0.5 s for numba's own start-up plus ms per loop).
 
-:func:`warm_up` compiles every loop ahead of time, e.g. in a background thread at start-up;
-a long-running UI should call it so that no compilation ever lands on its event loop.
+:func:`warm_up` compiles every loop ahead of time, e.g. in a background thread at start-up,
+for a process that knows it will need machine code (a backtest, a scanner over many symbols)
+and wants no compilation on its hot path. A UI should not: at its pace the Python loops cost
+less than numba's memory.
 Without numba — not installed, or ``TRADETERM_NO_NUMBA=1`` — the Python loops serve every
 call. Both paths give identical bits: the loops use no numba-only semantics and
 :func:`._fma.fma` is exact in both.
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
@@ -36,7 +45,15 @@ from tradeterm.analysis.indicators._fma import fma
 PYTHON_MAX_LEN = 2_500
 """Inputs up to this many bars run as plain Python until the loop has been compiled ..."""
 PYTHON_BUDGET = 50_000
-"""... as long as the loop has run fewer than this many bars as Python in this process."""
+"""... as long as the loop's leaky bucket of recent Python bars stays within this many: a
+burst of ~50 ms of Python work (at ~1 µs a bar) before a backtest-like caller compiles ..."""
+PYTHON_DRAIN = 5_000.0
+"""... bars a second that leak out of the bucket: a caller that stays below this rate (at most
+~5 ms of Python a second, 0.5 % of a core, per loop) never compiles — e.g. 50,000 bars within
+~10 s. Against that, numba costs ~0.4 s of CPU once and ~110 MB for good."""
+
+clock: Callable[[], float] = time.monotonic
+"""The bucket's clock in seconds (tests swap in a fake one)."""
 
 force_engine: str | None = None
 """``"python"`` or ``"numba"`` pins every call to one path (tests, benchmarks); ``None`` = auto."""
@@ -93,13 +110,14 @@ class Kernel(Generic[P, R]):
     The first positional argument must be an array whose length is the input size.
     """
 
-    __slots__ = ("_compiled", "_python_bars", "py_func", "sample")
+    __slots__ = ("_compiled", "_python_at", "_python_bars", "py_func", "sample")
 
     def __init__(self, py_func: Callable[P, R], sample: Callable[[], tuple[Any, ...]]) -> None:
         self.py_func = py_func
         self.sample = sample
         self._compiled: Callable[P, R] | None = None
-        self._python_bars = 0
+        self._python_bars = 0.0  # the bucket's level at ``_python_at`` (bars)
+        self._python_at = 0.0
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         engine = force_engine
@@ -108,12 +126,25 @@ class Kernel(Generic[P, R]):
             if fn is not None:
                 return fn(*args, **kwargs)
             n = len(args[0])  # type: ignore[arg-type]
-            if n <= PYTHON_MAX_LEN and self._python_bars + n <= PYTHON_BUDGET:
-                self._python_bars += n
+            if n <= PYTHON_MAX_LEN and self._pour(n):
                 return self.py_func(*args, **kwargs)
         elif engine == "python":
             return self.py_func(*args, **kwargs)
         return self.compiled()(*args, **kwargs)
+
+    def _pour(self, n: int) -> bool:
+        """Add ``n`` Python bars to the leaky bucket; False (nothing added) if it would overflow.
+
+        Not locked: two threads racing here can only misjudge the level by one call's bars."""
+        now = clock()
+        drained = max(0.0, now - self._python_at) * PYTHON_DRAIN
+        level = max(0.0, self._python_bars - drained)
+        self._python_at = now
+        if level + n > PYTHON_BUDGET:
+            self._python_bars = level
+            return False
+        self._python_bars = level + n
+        return True
 
     def compiled(self) -> Callable[P, R]:
         """The compiled loop (compiling or loading it from cache now), or the Python one if
