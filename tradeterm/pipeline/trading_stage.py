@@ -150,12 +150,11 @@ class TradingStage:
                     fed = True
                 except Exception:
                     log.exception("paper broker failed on %s %s", candle.symbol, candle.open_time)
-                if candle.closed:
+                if candle.closed:  # a decision on this bar may go now (see wait_fed), not after the batch
                     self._fed_through[candle.symbol] = max(self._fed_through.get(candle.symbol, -1),
                                                            candle.close_time)
-            if fed:
-                async with self._fed_cond:
-                    self._fed_cond.notify_all()
+                    async with self._fed_cond:
+                        self._fed_cond.notify_all()
             if fed:
                 try:  # fills were saved with their journal; this saves the prices and bar marks
                     await self.broker.save_account()
