@@ -637,40 +637,50 @@ def bench_cold(args: argparse.Namespace) -> None:
     )
 
 
+def _spawn_demo_tui(home: str, width: int, height: int) -> tuple[int, int]:
+    """``python -m tradeterm --ephemeral`` (the demo) in a ``width``×``height`` pty, as a user
+    starts it, with a throwaway ``home`` for its config and data; returns (pid, pty fd)."""
+    import fcntl
+    import os
+    import pty
+    import signal
+    import struct
+    import sys
+    import termios
+
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "HOME": home,
+        "XDG_CONFIG_HOME": os.path.join(home, "config"),
+        "XDG_DATA_HOME": os.path.join(home, "data"),
+        "XDG_CACHE_HOME": os.path.join(home, "cache"),
+    }
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(sys.executable, [sys.executable, "-m", "tradeterm", "--ephemeral"], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    os.kill(pid, signal.SIGWINCH)
+    return pid, fd
+
+
 def bench_cold_real(args: argparse.Namespace) -> None:
     """``python -m tradeterm --ephemeral`` (demo profile: built-in venue, ingest, analysis,
     paper broker) in a pseudo-terminal of ``--size``, fresh config/data dirs: wall time from the
     spawn to the first output containing candle wick glyphs (``╽``/``╿``, drawn only by the
     chart), then ctrl+q. Median of ``--cold-runs``."""
-    import fcntl
     import os
-    import pty
     import select
     import signal
-    import struct
-    import sys
     import tempfile
-    import termios
 
     times: list[float] = []
     exits: list[str] = []
     for _ in range(args.cold_runs):
         with tempfile.TemporaryDirectory() as home:
-            env = {
-                **os.environ,
-                "TERM": "xterm-256color",
-                "COLORTERM": "truecolor",
-                "HOME": home,
-                "XDG_CONFIG_HOME": os.path.join(home, "config"),
-                "XDG_DATA_HOME": os.path.join(home, "data"),
-                "XDG_CACHE_HOME": os.path.join(home, "cache"),
-            }
             t0 = time.perf_counter()
-            pid, fd = pty.fork()
-            if pid == 0:
-                os.execvpe(sys.executable, [sys.executable, "-m", "tradeterm", "--ephemeral"], env)
-            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", args.height, args.width, 0, 0))
-            os.kill(pid, signal.SIGWINCH)
+            pid, fd = _spawn_demo_tui(home, args.width, args.height)
             buf = b""
             painted = None
             while time.perf_counter() - t0 < 30:
@@ -751,34 +761,16 @@ def bench_rss_real(args: argparse.Namespace) -> None:
     """Start ``python -m tradeterm --ephemeral`` in a pty of ``--size`` (as ``cold-real``), let
     the demo stream for ``--duration`` s and sample the child's RSS, CPU time and whether numba
     got loaded every ``--sample`` s; then ctrl+q."""
-    import fcntl
     import os
-    import pty
     import select
     import signal
-    import struct
-    import sys
     import tempfile
-    import termios
 
     samples: list[tuple[float, float, float]] = []  # (s since spawn, RSS MB, CPU s)
     numba_at: float | None = None
     with tempfile.TemporaryDirectory() as home:
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "COLORTERM": "truecolor",
-            "HOME": home,
-            "XDG_CONFIG_HOME": os.path.join(home, "config"),
-            "XDG_DATA_HOME": os.path.join(home, "data"),
-            "XDG_CACHE_HOME": os.path.join(home, "cache"),
-        }
         t0 = time.perf_counter()
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execvpe(sys.executable, [sys.executable, "-m", "tradeterm", "--ephemeral"], env)
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", args.height, args.width, 0, 0))
-        os.kill(pid, signal.SIGWINCH)
+        pid, fd = _spawn_demo_tui(home, args.width, args.height)
         next_sample = t0
         alive = True
         while alive and (now := time.perf_counter()) - t0 < args.duration:
