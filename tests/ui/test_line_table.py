@@ -1,15 +1,27 @@
-"""LineTable (watchlist, signal queue): the look of a row-cursor DataTable, segment for segment,
+"""LineTable (watchlist, signal queue, blotter): the look of a row-cursor DataTable, segment for segment,
 with per-row repaints. Speed itself is measured in bench/ui_bench.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.widgets import DataTable
 
-from tradeterm.ui.widgets.table import LineTable, Row, SnapshotTable
+from tradeterm.ui.fake import FakePipeline
+from tradeterm.ui.widgets.blotter import (
+    BracketTable,
+    MarketTable,
+    OrderTable,
+    PositionTable,
+    bracket_rows,
+    order_rows,
+    position_rows,
+)
+from tradeterm.ui.widgets.table import LineTable, Row
 
 COLUMNS = ("Key", "Last", "Chg", "Guard")
 
@@ -18,8 +30,20 @@ class _Lines(LineTable):
     COLUMNS = COLUMNS
 
 
-class _Data(SnapshotTable):
-    COLUMNS = COLUMNS
+class _Data(DataTable[Any]):
+    """The reference LineTable must match: a row-cursor DataTable, refilled row by row."""
+
+    def __init__(self, columns: Sequence[str] = COLUMNS) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False)
+        self._labels = tuple(columns)
+
+    def on_mount(self) -> None:
+        self.add_columns(*self._labels)
+
+    def show_rows(self, rows: Sequence[Row]) -> None:
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
 
 
 class _App(App[None]):
@@ -123,3 +147,87 @@ async def test_enter_and_click_select() -> None:
         await pilot.click(_Pick, offset=(2, 3))  # on the cursor row: selects
         await pilot.pause()
         assert chosen == ["k1", "k2"]
+
+
+async def test_set_columns_swaps_the_header_and_drops_the_rows() -> None:
+    app = _App()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(_Lines)
+        table.show_rows(_rows(4))
+        table.move_cursor(row=2)
+        await pilot.pause()
+        table.set_columns(("Key", "Mkt", *COLUMNS[1:]))
+        assert table.columns == ("Key", "Mkt", "Last", "Chg", "Guard")
+        assert table.row_count == 0 and table.selected_key is None  # refilled by show_rows
+        table.show_rows([(k, (cells[0], "SPOT", *cells[1:])) for k, cells in _rows(4)])
+        await pilot.pause()
+        assert table.render_line(0).text.split() == ["Key", "Mkt", "Last", "Chg", "Guard"]
+        assert table.render_line(1).text.split()[:2] == ["k0", "SPOT"]
+        assert table.cursor_row == 2  # the same place
+
+
+async def test_set_columns_keeps_the_cursor_on_its_key_through_the_refill() -> None:
+    """A column dropped (or back) in the same poll as a row added above the cursor: the refill
+    after set_columns puts the cursor back on its row, not on its old index."""
+    app = _App()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(_Lines)
+        table.show_rows(_rows(4))
+        table.move_cursor(row=2)
+        key = table.selected_key
+        table.set_columns(COLUMNS[:-1])
+        table.show_rows([("new", ("new", "1", "2")), *((k, c[:-1]) for k, c in _rows(4))])
+        await pilot.pause()
+        assert table.selected_key == key and table.cursor_row == 3
+
+
+async def _blotter_rows() -> list[tuple[type[MarketTable], list[Row]]]:
+    """Every blotter table's rows from the two-market fake, a USD-M position included."""
+    from tests.ui.test_markets import _usdm_ticket
+
+    fake = FakePipeline(markets=("spot", "usdm"))
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")
+    snap = fake.snapshot()
+    return [
+        (BracketTable, bracket_rows(snap.brackets, tagged=True)),
+        (OrderTable, order_rows(snap.orders, tagged=True)),
+        (PositionTable, position_rows(snap.positions, tagged=True)),
+    ]
+
+
+class _Pair(App[None]):
+    """A blotter table above the DataTable it replaced, with the same (market) columns."""
+
+    def __init__(self, table_class: type[MarketTable]) -> None:
+        super().__init__()
+        self.table_class = table_class
+
+    def compose(self) -> ComposeResult:
+        yield self.table_class()
+        yield _Data(self.table_class.MARKET_COLUMNS)
+
+
+async def test_blotter_tables_render_what_datatable_renders() -> None:
+    """The blotter's tables (market columns, right-justified and styled cells, an empty Liq)
+    draw what the DataTable they replaced drew, blurred and focused, cursor anywhere."""
+    for table_class, rows in await _blotter_rows():
+        app = _Pair(table_class)
+        async with app.run_test(size=(130, 40)) as pilot:
+            lines, data = app.query_one(table_class), app.query_one(_Data)
+            lines.set_tagged(True)
+            lines.show_rows(rows)
+            data.show_rows(rows)
+            await pilot.pause()
+            assert lines.columns == table_class.MARKET_COLUMNS  # room for all: none dropped
+            assert len(_lines(lines)) == len(rows) + 1  # the header and every row
+            app.set_focus(None)
+            await pilot.pause()
+            assert _lines(lines) == _lines(data), table_class.__name__
+            lines.move_cursor(row=len(rows) - 1)
+            data.move_cursor(row=len(rows) - 1)
+            lines.focus()
+            await pilot.pause()
+            focused = _lines(lines)
+            data.focus()
+            await pilot.pause()
+            assert focused == _lines(data), table_class.__name__

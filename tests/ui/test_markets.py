@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from textual.app import App, ComposeResult
 from textual.widgets import Button, Input, Static
 
 from tradeterm.contracts.base import Side
@@ -18,8 +20,17 @@ from tradeterm.ui.fake import FakePipeline
 from tradeterm.ui.screens.bracket import BracketPanel
 from tradeterm.ui.screens.confirm import ConfirmScreen
 from tradeterm.ui.screens.main import MainScreen
-from tradeterm.ui.widgets.blotter import Blotter, BracketTable, OrderTable, PositionTable
+from tradeterm.ui.widgets.blotter import (
+    Blotter,
+    BracketTable,
+    MarketTable,
+    OrderTable,
+    PositionTable,
+    rekey,
+    venue_market,
+)
 from tradeterm.ui.widgets.choice import Choice
+from tradeterm.ui.widgets.format import dec
 from tradeterm.ui.widgets.order_entry.preview_view import PreviewView
 
 SIZE = (120, 40)
@@ -97,7 +108,7 @@ async def test_choose_usdm_in_the_panel_preview_place_and_see_it_tagged() -> Non
         table = app.query_one(BracketTable)
         cells = dict(table._rows)[f"usdm:{row.bracket_id}"]
         assert str(cells[0]) == "BTCUSDT" and str(cells[1]) == "USD-M"
-        assert [str(c.label) for c in table.columns.values()][:2] == ["Symbol", "Mkt"]
+        assert table.columns[:2] == ("Symbol", "Mkt")
         assert any(str(r[1][2]) == "USD-M" for r in app.query_one(OrderTable)._rows)
 
 
@@ -170,7 +181,7 @@ async def test_one_market_has_no_market_field_column_or_switch() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.query_one(PositionTable)._rows[0][0] == "BTCUSDT"
-        assert "Mkt" not in [str(c.label) for c in app.query_one(PositionTable).columns.values()]
+        assert "Mkt" not in app.query_one(PositionTable).columns
         assert not app.query_one(Blotter).border_subtitle
         await pilot.press("M")
         await pilot.pause()
@@ -246,3 +257,225 @@ async def test_a_market_the_pipeline_does_not_trade_is_refused_in_the_panel() ->
         await pilot.pause()
         assert "usdm is not traded" in _text(lone.query_one("#panel-general", Static))
         assert not lone.query("#in-market")
+
+
+def _screen_lines(app: TradetermApp) -> list[str]:
+    """What the terminal shows now, line by line: the composed screen, so a column scrolled
+    or clipped out of its panel is not in it."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_cancel_confirmation_names_the_market() -> None:
+    """With spot and USD-M traded, the bracket-cancel confirmation says which market's bracket
+    it is, as the position-close one does ("USD-M BTCUSDT")."""
+    app, fake = two_market_app()
+    last = fake.last_price("BTCUSDT")
+    # A limit entry below the market: the bracket stays ENTRY_WORKING, so it can be cancelled.
+    entry = (last * Decimal("0.995")).quantize(Decimal("0.01"))
+    resting = _usdm_ticket(fake).model_copy(update={"entry": entry})
+    await fake.place_bracket(resting, market="usdm")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        table = app.query_one(BracketTable)
+        assert app.focused is table
+        keys = [k for k, _ in table._rows]
+        (usdm_key,) = [k for k in keys if k.startswith("usdm:")]
+        bracket_id = usdm_key.removeprefix("usdm:")
+        for _ in range(keys.index(usdm_key)):
+            await pilot.press("down")
+        assert table.selected_key == usdm_key
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert _text(app.screen.query_one("#confirm-title")) == "Cancel USD-M bracket?"
+        body = _text(app.screen.query_one("#confirm-body"))
+        assert f"Cancel USD-M BTCUSDT bracket {bracket_id} and its resting orders?" == body
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ("cancel_bracket", (bracket_id,)) in fake.calls
+        assert any(
+            n.message == f"USD-M bracket {bracket_id} cancel sent" for n in app._notifications
+        )
+        # A spot bracket is named SPOT (the same symbol can have a bracket in each market).
+        assert table.selected_key == usdm_key  # the cursor stayed on its row
+        spot_key = next(k for k, _ in table._rows if k.startswith("spot:"))
+        table.move_cursor(row=[k for k, _ in table._rows].index(spot_key))
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert _text(app.screen.query_one("#confirm-body")).startswith("Cancel SPOT ")
+
+
+async def test_liq_is_on_screen_at_120_columns() -> None:
+    """At 120x40 the blotter is 70 cells wide, ten too few for every position column: Mark
+    gives way so the liquidation price stays on screen; with room it comes back, and the
+    cursor keeps its row through both."""
+    app, fake = two_market_app()
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "p", "down")
+        await pilot.pause()
+        table = app.query_one(PositionTable)
+        assert table.selected_key == "usdm:BTCUSDT"
+        (usdm,) = [p for p in fake.snapshot().positions if p.market == "usdm"]
+        assert usdm.liquidation is not None
+        liq = dec(usdm.liquidation)
+
+        def shown() -> tuple[str, str]:
+            lines = _screen_lines(app)
+            header = next(line for line in lines if "Symbol" in line and "Mkt" in line)
+            row = next(line for line in lines if "USD-M 3x" in line)
+            return header, row
+
+        header, row = shown()
+        assert "Liq" in header and liq in row
+        assert "Mark" not in header and "uPnL" in header and "Entry" in header
+        assert table.max_scroll_x == 0  # nothing left to scroll to
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert table.columns == PositionTable.MARKET_COLUMNS
+        header, row = shown()
+        assert "Mark" in header and "Liq" in header and liq in row
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        header, _ = shown()
+        assert "Mark" not in header and "Liq" in header
+        assert table.selected_key == "usdm:BTCUSDT"
+
+
+async def test_brackets_keep_state_stop_and_fill_on_screen_at_120_columns() -> None:
+    """At 120x40 the two-market brackets table is about 116 cells wide in a 70-cell blotter:
+    Id, Targets and Entry give way so the state, the stop and the fill stay on screen; with
+    room they come back."""
+    app, fake = two_market_app()
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "b")
+        await pilot.pause()
+        table = app.query_one(BracketTable)
+        (usdm,) = [b for b in fake.snapshot().brackets if b.market == "usdm"]
+
+        def shown() -> tuple[str, str]:
+            lines = _screen_lines(app)
+            header = next(line for line in lines if "State" in line and "Mkt" in line)
+            row = next(line for line in lines if "USD-M" in line and usdm.state in line)
+            return header, row
+
+        header, row = shown()
+        assert table.columns == ("Symbol", "Mkt", "Side", "State", "Stop", "Filled")
+        for label in table.columns:
+            assert label in header
+        assert dec(usdm.stop) in row and f"{dec(usdm.filled)}/{dec(usdm.quantity)}" in row
+        assert "Targets" not in header and "Id" not in header and "Entry" not in header
+        assert table.max_scroll_x == 0  # nothing left to scroll to
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert table.columns == BracketTable.MARKET_COLUMNS
+        header, row = shown()
+        assert "Targets" in header and "Id" in header and "Entry" in header
+        assert usdm.bracket_id[:12] in row and dec(usdm.targets[0]) in row
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert "Id" not in table.columns and "Stop" in table.columns
+
+
+async def test_orders_keep_price_and_fill_on_screen_at_120_columns() -> None:
+    """At 120x40 the two-market orders table is about 87 cells wide in a 70-cell blotter: Time
+    and Type give way so the status, the price and the fill stay on screen; with room they come
+    back."""
+    app, fake = two_market_app()
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "o")
+        await pilot.pause()
+        table = app.query_one(OrderTable)
+        stop = next(
+            o
+            for o in fake.snapshot().orders
+            if venue_market(o.venue) == "usdm" and o.leg.value == "STOP"
+        )
+        price = dec(stop.stop_price if stop.price is None else stop.price)
+
+        def shown() -> tuple[str, str]:
+            lines = _screen_lines(app)
+            header = next(line for line in lines if "Leg" in line and "Mkt" in line)
+            row = next(line for line in lines if "USD-M" in line and price in line)
+            return header, row
+
+        header, row = shown()
+        assert table.columns == ("Symbol", "Mkt", "Leg", "Side", "Status", "Price", "Filled")
+        for label in table.columns:
+            assert label in header
+        assert f"{dec(stop.filled_qty)}/{dec(stop.orig_qty)}" in row
+        assert stop.status.value in row and "STOP" in row
+        assert "Time" not in header and "Type" not in header
+        assert table.max_scroll_x == 0
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert table.columns == OrderTable.MARKET_COLUMNS
+        header, row = shown()
+        assert "Time" in header and "Type" in header and stop.order_type.value in row
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert "Time" not in table.columns and "Filled" in table.columns
+
+
+class _BlotterApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Blotter()
+
+
+@pytest.mark.parametrize("width", [70, 200])  # columns dropped while tagged, or none
+async def test_the_cursor_keeps_its_row_when_a_market_comes_or_goes(width: int) -> None:
+    """Going from one market to two (and back) changes every row key (``id`` <->
+    ``spot:id``) and puts the USD-M rows above the spot ones: each table's cursor stays on its
+    bracket, order or position, not on its index."""
+    fake = FakePipeline(markets=("spot", "usdm"))
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")
+    snap = fake.snapshot()
+    spot = (
+        [b for b in snap.brackets if b.market == "spot"],
+        [o for o in snap.orders if venue_market(o.venue) == "spot"],
+        [p for p in snap.positions if p.market == "spot"],
+    )
+    # Every part with the USD-M rows: positions listed USD-M first, as a pipeline may.
+    both = (snap.brackets, snap.orders, sorted(snap.positions, key=lambda p: p.market != "usdm"))
+    app = _BlotterApp()
+    async with app.run_test(size=(width, 30)) as pilot:
+        blotter = app.query_one(Blotter)
+        tables: list[MarketTable] = [
+            app.query_one(BracketTable),
+            app.query_one(OrderTable),
+            app.query_one(PositionTable),
+        ]
+        blotter.show(*spot, markets=("spot",))
+        await pilot.pause()
+        chosen: list[tuple[str, int]] = []
+        for table in tables:
+            assert not table.tagged
+            table.move_cursor(row=table.row_count - 1)  # the oldest row
+            assert table.selected_key is not None
+            chosen.append((table.selected_key, table.cursor_row))
+        blotter.show(*both, markets=("spot", "usdm"))
+        await pilot.pause()
+        for table, (key, row) in zip(tables, chosen, strict=True):
+            assert table.tagged and table.selected_key == f"spot:{key}", type(table).__name__
+            assert table.cursor_row > row  # USD-M rows came above it: the index alone was wrong
+        blotter.show(*spot, markets=("spot",))
+        await pilot.pause()
+        for table, (key, row) in zip(tables, chosen, strict=True):
+            assert not table.tagged and table.selected_key == key, type(table).__name__
+            assert table.cursor_row == row
+
+
+def test_rekey_follows_a_row_only_within_its_market() -> None:
+    """An untagged row is of the one market traded then; a tagged row keeps its ident only if
+    its market is the one left: a USD-M position's symbol is the spot position's key once
+    USD-M goes, but that is another position, which the cursor must not claim to follow."""
+    assert rekey("BTCUSDT", "spot", True, "spot") == "spot:BTCUSDT"
+    assert rekey("BTCUSDT", "usdm", True, "spot") == "usdm:BTCUSDT"
+    assert rekey("spot:BTCUSDT", "spot", False, "spot") == "BTCUSDT"
+    assert rekey("usdm:BTCUSDT", "spot", False, "spot") is None
+    assert rekey("usdm:t-1:x", "usdm", False, "usdm") == "t-1:x"  # an ident may hold a colon

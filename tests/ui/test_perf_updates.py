@@ -1,8 +1,9 @@
 """Behaviour kept by the latency work (speed itself is measured in bench/ui_bench.py).
 
-* :class:`~tradeterm.ui.widgets.table.SnapshotTable` writes only changed cells when the row
-  keys are unchanged: the cursor and the scroll position stay, a style-only change is shown,
-  a wider value still widens its column, and new keys still refill the table.
+* Table cells are compared by :func:`~tradeterm.ui.widgets.table.cell_signature`, which tells
+  a style-only change apart (the per-row repaints of ``LineTable`` are tested in
+  ``test_line_table.py``), and the watchlist follows streamed prices.
+* The blotter sets a tab label (a layout pass of the whole screen) only when its text changed.
 * :class:`~tradeterm.ui.widgets.status_bar.KeyFooter` still follows the focus, but does not
   rebuild itself when the keys it shows did not change.
 * A focus change no longer repaints the whole screen, yet the focused panel is restyled.
@@ -13,30 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App
+from textual.widgets import TabbedContent
 
 from tests.ui import workstation_app
+from tradeterm.ui.widgets.blotter import Blotter
 from tradeterm.ui.widgets.status_bar import KeyFooter
-from tradeterm.ui.widgets.table import SnapshotTable, cell_signature
+from tradeterm.ui.widgets.table import LineTable, cell_signature
 from tradeterm.ui.widgets.watchlist import Watchlist
 
 SIZE = (160, 45)
 
 
-class _Table(SnapshotTable):
-    COLUMNS = ("Key", "Value")
-
-
-class _TableApp(App[None]):
-    def compose(self) -> ComposeResult:
-        yield _Table()
-
-
-def _rows(values: list[str | Text], keys: str = "abcdefghij") -> list[tuple[str, list[Any]]]:
-    return [(k, [k, v]) for k, v in zip(keys, values)]
-
-
-def _cells(table: SnapshotTable) -> list[str]:
+def _cells(table: LineTable) -> list[str]:
     return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
 
 
@@ -46,56 +36,6 @@ def test_cell_signature_tells_styles_apart() -> None:
     assert cell_signature(Text("1.0", style="red")) != cell_signature(Text("1.0", style="green"))
     assert cell_signature("x") == cell_signature("x")
     assert cell_signature(1.5) is None
-
-
-async def test_snapshot_table_updates_cells_in_place() -> None:
-    app = _TableApp()
-    async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(_Table)
-        table.show_rows(_rows([str(i) for i in range(10)]))
-        await pilot.pause()
-        table.move_cursor(row=7, animate=False)
-        table.scroll_to(y=4, animate=False)
-        await pilot.pause()
-        scroll_y = table.scroll_y
-        assert scroll_y > 0
-        cleared: list[bool] = []
-        original = table.clear
-
-        def spy(*args: Any, **kwargs: Any) -> Any:
-            cleared.append(True)
-            return original(*args, **kwargs)
-
-        table.clear = spy  # type: ignore[method-assign]
-        table.show_rows(_rows([str(i + 1) for i in range(10)]))
-        await pilot.pause()
-        assert not cleared  # same keys: cells written in place
-        assert _cells(table) == [str(i + 1) for i in range(10)]
-        assert table.cursor_row == 7 and table.selected_key == "h"
-        assert table.scroll_y == scroll_y
-
-        # A style-only change is written too.
-        red = _rows([Text("1", style="red")] + [str(i + 1) for i in range(1, 10)])
-        green = _rows([Text("1", style="green")] + [str(i + 1) for i in range(1, 10)])
-        table.show_rows(red)
-        table.show_rows(green)
-        assert table.get_row_at(0)[1].style == "green"
-        assert not cleared
-
-        # Wider than its column: refilled, the column grows, the cursor keeps its key.
-        width = table.columns[list(table.columns)[1]].content_width
-        table.show_rows(_rows(["x" * (width + 5)] + [str(i) for i in range(1, 10)]))
-        await pilot.pause()
-        assert cleared
-        assert table.columns[list(table.columns)[1]].content_width == width + 5
-        assert table.selected_key == "h"
-
-        # Other keys: refilled, cursor on the same key where it still exists.
-        cleared.clear()
-        table.show_rows(_rows([str(i) for i in range(5)], keys="hgfed"))
-        await pilot.pause()
-        assert cleared
-        assert table.selected_key == "h" and table.cursor_row == 0
 
 
 async def test_watchlist_follows_streamed_prices() -> None:
@@ -175,3 +115,33 @@ async def test_focus_change_restyles_panels_without_a_full_repaint() -> None:
         assert app.focused is watch
         assert not whole  # Textual's Screen.focused would have repainted everything
         assert watch.styles.border_top != idle_border  # .panel:focus-within still applies
+
+
+async def test_blotter_sets_a_tab_label_only_when_its_text_changes() -> None:
+    """Setting a tab's label asks for a layout pass of the whole screen: a poll whose counts
+    did not change must set none."""
+    app, fake = workstation_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        tabs = app.query_one(Blotter).query_one(TabbedContent)
+        relabelled: list[str] = []
+        for pane in ("brackets", "orders", "positions"):
+            tab = tabs.get_tab(pane)
+            original = tab.update
+
+            def spy(content: Any = "", _pane: str = pane, _original: Any = original) -> Any:
+                relabelled.append(_pane)
+                return _original(content)
+
+            tab.update = spy  # type: ignore[method-assign]
+        shown = app.main_screen.snapshot
+        fake.set_auto_trade("BTCUSDT", True)  # a new snapshot, the same counts
+        app.poll()
+        await pilot.pause()
+        assert app.main_screen.snapshot is not shown
+        assert not relabelled
+        await fake.cancel_bracket("seed-short-2")  # one working bracket fewer
+        app.poll()
+        await pilot.pause()
+        assert "brackets" in relabelled and "positions" not in relabelled
+        assert tabs.get_tab("brackets").label.plain == "Brackets 1"

@@ -34,10 +34,14 @@ class SignalRejected(Message):
 
 @dataclass
 class BracketCancelRequested(Message):
-    """Cancel a working bracket (after a confirmation)."""
+    """Cancel a working bracket (after a confirmation).
+
+    ``market`` says which account the bracket trades in, so that with spot and USD-M both
+    traded the confirmation can name it (the same symbol can have a bracket in each)."""
 
     bracket_id: str
     symbol: str
+    market: str = "spot"
 
 
 @dataclass

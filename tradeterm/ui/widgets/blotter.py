@@ -6,7 +6,14 @@ Markets: when the pipeline trades more than one market (the demo's spot and USD-
 gains a "Mkt" column (``SPOT``/``USD-M``) and rows are keyed by market too — a BTCUSDT spot
 position and a BTCUSDT USD-M position are two rows, and ``x`` closes the one under the cursor in
 its own market. USD-M positions also show their leverage (``USD-M 5x``) and liquidation price. With one market
-the tables look exactly as before. The border's subtitle names the selected market.
+the tables look exactly as before. The border's subtitle names the selected market. When a market
+is added or dropped every row key changes (``ident`` <-> ``market:ident``); the cursor follows its
+bracket, order or position to the new key rather than staying at its place in the list.
+
+Every table is a :class:`~tradeterm.ui.widgets.table.LineTable`: a poll repaints only the rows
+that changed. A table too narrow for all its columns drops its least useful ones while it is
+(brackets: Id, Targets, Entry; orders: Time, Type; positions: Mark, Entry, R), so what a trader
+acts on — state, stop, fill progress, liquidation price — stays on screen at 120 columns.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from tradeterm.pipeline.readmodel import BracketRow, PositionRow, market_label
 from tradeterm.ui.keys import BLOTTER_KEYS, bindings
 from tradeterm.ui.messages import BracketCancelRequested, PositionCloseRequested
 from tradeterm.ui.widgets.format import dec, hhmm, signed
-from tradeterm.ui.widgets.table import Row, SnapshotTable
+from tradeterm.ui.widgets.table import LineTable, Row, column_widths
 
 _ENDED = {"CANCELED", "CLOSED", "EXPIRED"}
 
@@ -47,6 +54,18 @@ def row_key(market: str, ident: str, tagged: bool) -> str:
     """A row's key: ``ident`` alone with one market; ``market:ident`` with several, so the same
     symbol (or the same decision id) in two markets makes two rows, never a collision."""
     return f"{market}:{ident}" if tagged else ident
+
+
+def rekey(key: str, market: str, tagged: bool, now: str) -> str | None:
+    """The key of row ``key`` once the market columns are shown (``tagged``) or hidden: an
+    untagged row is of ``market``, the one market traded then, and keeps it; a tagged row keeps
+    its ident if it is of ``now``, the one market traded from then on (None otherwise: a row
+    of a market no longer traded is gone — and a position's ident, its symbol, may well name a
+    row of the other market, which must not take its place)."""
+    if tagged:
+        return row_key(market, key, True)
+    tag, _, ident = key.partition(":")
+    return ident if tag == now else None
 
 
 def _tagged(cells: tuple[str | Text, ...], market: str, tagged: bool) -> tuple[str | Text, ...]:
@@ -136,38 +155,132 @@ def position_rows(rows: Sequence[PositionRow], *, tagged: bool = False) -> list[
     return out
 
 
-class MarketTable(SnapshotTable):
-    """A snapshot table that gains market columns (``MARKET_COLUMNS``) while several markets
-    are traded. Switching rebuilds the columns once; rows are refilled by the next show."""
+class MarketTable(LineTable):
+    """A blotter table that gains market columns (``MARKET_COLUMNS``) while several markets
+    are traded, and drops its ``NARROW_DROP`` columns (in that order, only as many as needed)
+    while it is too narrow to show all of them, so the columns after them stay on screen.
+
+    A :class:`LineTable` (one cached Strip per row, only changed lines repainted), as the
+    watchlist and the signal queue: the positions' marks and PnL move at every poll while prices
+    stream, and a DataTable's update invalidates its caches table-wide."""
 
     MARKET_COLUMNS: tuple[str, ...] = ()
+    NARROW_DROP: tuple[str, ...] = ()
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.tagged = False
+        self.market = "spot"  # the one market traded while not tagged: every row is of it
+        self._full_rows: list[Row] = []  # every column's cells, before any is dropped
 
-    def set_tagged(self, tagged: bool) -> None:
+    @property
+    def full_columns(self) -> tuple[str, ...]:
+        """Every column of the current mode (with or without the market columns)."""
+        return self.MARKET_COLUMNS if self.tagged else self.COLUMNS
+
+    def set_tagged(self, tagged: bool, market: str = "spot") -> None:
+        """Show the market columns (several markets traded) or not (only ``market``). Every row
+        key changes with them (see :func:`row_key`), so the refill could not find the cursor's
+        row by its old key and would leave the cursor at its index — on another row whenever
+        rows of the other market sort above it. The row's new key is handed to that refill
+        instead (see :func:`rekey`)."""
+        was = self.market
+        self.market = market
         if tagged == self.tagged:
             return
+        key = self.selected_key if self.row_count else self._anchor
         self.tagged = tagged
-        self._rows = []  # the next show_rows refills every row under the new columns
-        self.clear(columns=True)
-        self.add_columns(*(self.MARKET_COLUMNS if tagged else self.COLUMNS))
+        self._full_rows = []
+        self.set_columns(self.full_columns)
+        self._anchor = rekey(key, was, tagged, market) if key is not None else None
+
+    def show_rows(self, rows: Sequence[Row]) -> None:
+        """Show ``rows`` (cells for every one of :attr:`full_columns`), less the columns that
+        do not fit (see :meth:`_fit`)."""
+        self._full_rows = list(rows)
+        self._fit()
+
+    def on_resize(self) -> None:
+        # The room changed: a dropped column may fit again, or another one have to go.
+        if self.NARROW_DROP:
+            self._fit()
+
+    def _fit(self) -> None:
+        full = self.full_columns
+        rows = self._full_rows
+        keep = self._kept(full, rows)
+        if len(keep) < len(full):
+            rows = [(key, tuple(cells[j] for j in keep if j < len(cells))) for key, cells in rows]
+        self.set_columns(tuple(full[j] for j in keep))
+        super().show_rows(rows)
+
+    def _kept(self, full: tuple[str, ...], rows: Sequence[Row]) -> list[int]:
+        """Indices of the columns to show: all of them when they fit in the room there is (or
+        the table has not been laid out yet, or is on a hidden tab: it is fitted again when it
+        gets a size), else all but the first ``NARROW_DROP`` columns whose removal makes the
+        rest fit (all of ``NARROW_DROP`` at most: then the table scrolls, as before)."""
+        keep = list(range(len(full)))
+        room = self.scrollable_content_region.width
+        if not self.NARROW_DROP or room <= 0:
+            return keep
+        pad = 2 * self.CELL_PADDING
+        widths = [w + pad for w in column_widths(full, rows)]
+        total = sum(widths)
+        for label in self.NARROW_DROP:
+            if total <= room:
+                break
+            if label in full:
+                j = full.index(label)
+                keep.remove(j)
+                total -= widths[j]
+        return keep
 
 
 class BracketTable(MarketTable):
+    """Brackets; with several markets a Mkt column after the symbol.
+
+    With both markets the table is about 116 cells wide (109 with one), the blotter 70 at 120
+    columns, so the stop and the fill progress of a bracket fell off the right edge. While it does not fit it
+    drops Id first (a hash no one reads: the cancel confirmation names the bracket, and the
+    Orders tab ties its legs together), then Targets (the widest cell, three prices, and each
+    target is a TP order on the Orders tab and a line on the chart), then Entry (the Positions
+    tab has the filled entry, the Orders tab and the chart a working one's limit). What stays
+    is what a trader decides on: which symbol and market, which side, what state the bracket is
+    in, where its stop is and how much of it is filled."""
+
     COLUMNS = ("Symbol", "Side", "State", "Entry", "Stop", "Filled", "Targets", "Id")
     MARKET_COLUMNS = ("Symbol", "Mkt", *COLUMNS[1:])
+    NARROW_DROP = ("Id", "Targets", "Entry")
 
 
 class OrderTable(MarketTable):
+    """Raw orders, newest first; with several markets a Mkt column after the symbol.
+
+    With both markets the table is about 87 cells wide, the blotter 70 at 120 columns, so the
+    price and the fill of each order fell off the right edge. While it does not fit it drops
+    Time first (the rows are newest first already, and in a fast session most share the same
+    minute), then Type (largely implied by the leg: a working entry or TP rests as a limit, a
+    stop as the venue's stop order, and once an order is filled its type no longer matters).
+    Symbol, Mkt, Leg, Side, Status, Price and Filled stay: which order of which bracket, is it
+    live or done, at what price, how much of it filled."""
+
     COLUMNS = ("Time", "Symbol", "Leg", "Side", "Type", "Status", "Price", "Filled")
     MARKET_COLUMNS = (*COLUMNS[:2], "Mkt", *COLUMNS[2:])
+    NARROW_DROP = ("Time", "Type")
 
 
 class PositionTable(MarketTable):
+    """Positions; with several markets a Mkt column and the liquidation price (Liq) last.
+
+    At 120 columns the blotter is 70 cells wide and the two-market table about 80, so Liq —
+    the one number here that warns of a forced close — fell off the right edge. While the
+    table does not fit it drops Mark first (the mark is the watchlist's last price and the
+    chart's, and uPnL already says where it stands against the entry), then Entry (drawn on
+    the chart as the entry line), then R, and keeps Symbol, Mkt, Side, Qty, uPnL and Liq."""
+
     COLUMNS = ("Symbol", "Side", "Qty", "Entry", "Mark", "uPnL", "R")
     MARKET_COLUMNS = ("Symbol", "Mkt", *COLUMNS[1:], "Liq")
+    NARROW_DROP = ("Mark", "Entry", "R")
 
 
 class Blotter(Vertical):
@@ -204,7 +317,9 @@ class Blotter(Vertical):
         of another market than the one listed); ``market``: the selected one, named in the
         border while several are traded."""
         traded = set(markets) or {"spot"}
-        tagged = len(traded | {b.market for b in brackets} | {p.market for p in positions}) > 1
+        every = traded | {b.market for b in brackets} | {p.market for p in positions}
+        tagged = len(every) > 1
+        one = min(every)  # the one market when not tagged (then every row is of it)
         self._brackets = {row_key(b.market, b.bracket_id, tagged): b for b in brackets}
         self._positions = {row_key(p.market, p.symbol, tagged): p for p in positions}
         tables = (
@@ -213,7 +328,7 @@ class Blotter(Vertical):
             self.query_one(PositionTable),
         )
         for table in tables:
-            table.set_tagged(tagged)
+            table.set_tagged(tagged, one)
         tables[0].show_rows(bracket_rows(brackets, tagged=tagged))
         tables[1].show_rows(order_rows(orders, tagged=tagged))
         tables[2].show_rows(position_rows(positions, tagged=tagged))
@@ -252,7 +367,7 @@ class Blotter(Vertical):
         if b is None:
             self.notify("No bracket selected", severity="warning", timeout=3)
             return
-        self.post_message(BracketCancelRequested(b.bracket_id, b.symbol))
+        self.post_message(BracketCancelRequested(b.bracket_id, b.symbol, b.market))
 
     def action_close_position(self) -> None:
         if self.active_tab != "positions":

@@ -1,25 +1,19 @@
-"""A DataTable that is refilled from snapshots without losing the user's place.
+"""Tables refilled from snapshots several times a second without losing the user's place.
 
 Snapshots replace whole tuples, so the simplest correct update is "clear and add the rows" —
-but a plain ``clear()`` throws the cursor back to the top at every tick. :class:`SnapshotTable`
-keeps the cursor on the same row key and skips the refill entirely when the rows are equal.
-
-It is also the hot path of the workstation while prices stream (the watchlist changes on every
-poll), so it avoids the two costs a refill had: when the row keys are unchanged only the cells
-that changed are written (no ``clear()``, which dropped every cache, reset the scroll position
-and re-measured every cell on the next idle), and rendered cells are cached by their content,
-not by DataTable's table-wide update counter, so a frame re-renders only the cells that changed.
-
-:class:`LineTable` goes further for the tables rewritten at every poll (watchlist, signal queue):
-a Line-API widget with the same look, keys and messages as a row-cursor DataTable, which keeps
-one Strip per row and repaints only the lines that changed (see its docstring). The blotter's
-tables still use :class:`SnapshotTable`.
+but that throws the cursor back to the top at every tick and, in a DataTable, drops every cache
+(its caches are keyed by a table-wide update counter), so a frame re-renders every cell.
+:class:`LineTable` is a Line-API widget with the same look, keys and messages as a row-cursor
+DataTable: :meth:`LineTable.show_rows` keeps the cursor on the same row key, compares each row
+with the one it replaces (by :func:`cell_signature`, which sees style-only changes) and
+repaints only the lines that changed, from one cached Strip per row. Every table of the
+workstation uses it: the watchlist, the signal queue and the blotter's tabs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -29,26 +23,20 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.geometry import Region, Size, Spacing
 from textual.message import Message
-from textual.render import measure
 from textual.renderables.styled import Styled
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import DataTable
 from textual.widgets._data_table import default_cell_formatter
 
 Row = tuple[str, Sequence[str | Text]]
 
-# Rendered body cells kept (a 20-row, 5-column table needs 100 per cursor/focus state).
-_CELL_CACHE_SIZE = 2048
-
 
 def cell_signature(cell: object) -> Hashable | None:
     """A hashable value equal for two cells exactly when they render the same (unlike
-    ``Text.__eq__``, which ignores the base style); ``None`` for cells of other types, which
-    are rendered without the content cache and always rewritten."""
+    ``Text.__eq__``, which ignores the base style); ``None`` for cells of other types, whose
+    rows are never taken as unchanged and are always redrawn."""
     if isinstance(cell, str):
         return cell
     if isinstance(cell, Text):
@@ -63,133 +51,6 @@ def cell_signature(cell: object) -> Hashable | None:
         )
     return None
 
-
-class SnapshotTable(DataTable[Any]):
-    """Row-cursor table with ``show_rows``; subclasses declare ``COLUMNS``."""
-
-    COLUMNS: tuple[str, ...] = ()
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        self._rows: list[Row] = []
-        self._signatures: list[list[Hashable | None]] = []
-        self._cells: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(_CELL_CACHE_SIZE)
-
-    def on_mount(self) -> None:
-        self.add_columns(*self.COLUMNS)
-
-    @property
-    def selected_key(self) -> str | None:
-        """Key of the row under the cursor, or None when the table is empty."""
-        if not self._rows or not 0 <= self.cursor_row < len(self._rows):
-            return None
-        return self._rows[self.cursor_row][0]
-
-    def show_rows(self, rows: Sequence[Row]) -> None:
-        """Replace the rows; the cursor stays on the same key (or the same index)."""
-        rows = list(rows)
-        signatures = [[cell_signature(c) for c in cells] for _, cells in rows]
-        if self._unchanged(rows, signatures) or self._update_in_place(rows, signatures):
-            return
-        keep = self.selected_key
-        index = self.cursor_row
-        self._rows = rows
-        self._signatures = signatures
-        self.clear()
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
-        if not rows:
-            return
-        keys = [k for k, _ in rows]
-        target = keys.index(keep) if keep in keys else min(max(index, 0), len(rows) - 1)
-        self.move_cursor(row=target, animate=False, scroll=False)
-
-    def _unchanged(self, rows: list[Row], signatures: list[list[Hashable | None]]) -> bool:
-        if len(rows) != len(self._rows) or signatures != self._signatures:
-            return False
-        if any(sig is None for cells in signatures for sig in cells):
-            return rows == self._rows
-        return all(key == old for (key, _), (old, _) in zip(rows, self._rows))
-
-    def _update_in_place(self, rows: list[Row], signatures: list[list[Hashable | None]]) -> bool:
-        """Write only the changed cells when the rows are the same keys in the same order and no
-        changed cell is wider than its column (a refill is needed to widen a column, as before).
-        Returns False, having changed nothing, when a refill is needed."""
-        if len(rows) != len(self._rows) or len(self.columns) != len(self.COLUMNS):
-            return False
-        columns = list(self.columns.values())
-        n = len(columns)
-        changes: list[tuple[int, int]] = []
-        for i, ((key, cells), (old_key, _)) in enumerate(zip(rows, self._rows)):
-            old_sigs = self._signatures[i]
-            if key != old_key or len(cells) != n or len(old_sigs) != n:
-                return False
-            for j, (sig, old) in enumerate(zip(signatures[i], old_sigs)):
-                if sig is not None and sig == old:
-                    continue
-                if self._cell_width(cells[j]) > columns[j].content_width:
-                    return False
-                changes.append((i, j))
-        self._rows = rows
-        self._signatures = signatures
-        for i, j in changes:
-            self.update_cell(rows[i][0], columns[j].key, rows[i][1][j])
-        return True
-
-    def _cell_width(self, cell: str | Text) -> int:
-        """The width DataTable measures for a one-line cell (what sizes its column)."""
-        return measure(self.app.console, default_cell_formatter(cell, wrap=False, height=1), 1)
-
-    # ------------------------------------------------------------------ rendering
-
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """DataTable's cell rendering, cached by the cell's content (see the module docstring).
-        On a miss the cell is rendered by DataTable itself, so the output is the same."""
-        signature = None
-        if row_index >= 0 and column_index >= 0 and row_index < len(self._signatures):
-            cells = self._signatures[row_index]
-            if column_index < len(cells):
-                signature = cells[column_index]
-        if signature is None:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        key = (
-            row_index,
-            column_index,
-            signature,
-            base_style,
-            width,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-            self.show_cursor,
-            self.cursor_type,
-            self.cell_padding,
-        )
-        lines = self._cells.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._cells[key] = lines
-        return lines
-
-    def _clear_caches(self) -> None:
-        super()._clear_caches()
-        self._cells.clear()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._cells.clear()
-
-
-# ====================================================================== LineTable
 
 _NO_STYLE = Style()
 Piece = tuple[str, Style | None]
@@ -208,6 +69,19 @@ def _cell_text(cell: str | Text) -> Text:
 def _cell_width(cell: str | Text) -> int:
     """Cells a one-line cell needs (what ``measure`` reports for it, and what sizes a column)."""
     return cell_len(_cell_text(cell).plain)
+
+
+def column_widths(labels: Sequence[str | Text], rows: Sequence[Row]) -> list[int]:
+    """The content width of each column (padding aside) under ``labels`` for ``rows``: its
+    widest cell or its label, as DataTable sizes a column. Cells beyond the labels are
+    ignored."""
+    widths = [_cell_width(label) for label in labels]
+    n = len(widths)
+    for _, cells in rows:
+        for j, cell in enumerate(cells[:n]):
+            w = _cell_width(cell)
+            widths[j] = max(widths[j], w)
+    return widths
 
 
 def cell_pieces(cell: str | Text, width: int, console: Console) -> list[Piece] | None:
@@ -351,9 +225,13 @@ class LineTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._rows: list[Row] = []
         self._signatures: list[tuple[Hashable | None, ...]] = []
-        self._labels = [Text.from_markup(label) for label in self.COLUMNS]
+        self._columns: tuple[str, ...] = tuple(self.COLUMNS)
+        self._labels = [Text.from_markup(label) for label in self._columns]
         self._widths = [cell_len(label.plain) for label in self._labels]
         self._cursor = 0
+        # The key under the cursor when set_columns dropped the rows: the refill puts the cursor
+        # back on it (it is no longer in _rows, so selected_key cannot say it).
+        self._anchor: str | None = None
         self._hover = 0
         self._show_hover = False
         # Per row index (-1: the header): the cell pieces of its content, keyed by the row's
@@ -369,6 +247,34 @@ class LineTable(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         return len(self._rows)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The column labels shown now (``COLUMNS`` unless :meth:`set_columns` changed them)."""
+        return self._columns
+
+    def set_columns(self, columns: Sequence[str]) -> None:
+        """Show other column labels (the blotter's tables gain market columns while several
+        markets are traded). The rows are dropped, as DataTable's ``clear(columns=True)`` does:
+        cells laid out for the old columns would land under the wrong headers, so the caller
+        refills them with :meth:`show_rows` under the new ones. That refill puts the cursor
+        back on the row it was on (by key, as any refill does), else leaves it where it is,
+        clamped: a column shown or hidden must not move the user's place when a row was added
+        above it in the same poll."""
+        columns = tuple(columns)
+        if columns == self._columns:
+            return
+        if self._rows:  # not when the rows were dropped already and not refilled yet
+            self._anchor = self.selected_key
+        self._columns = columns
+        self._labels = [Text.from_markup(label) for label in columns]
+        self._widths = [cell_len(label.plain) for label in self._labels]
+        self._rows = []
+        self._signatures = []
+        self._pieces.clear()
+        self._strips.clear()
+        self._update_virtual_size()
+        self.refresh()
 
     @property
     def cursor_row(self) -> int:
@@ -392,12 +298,9 @@ class LineTable(ScrollView, can_focus=True):
         rows = list(rows)
         signatures = [tuple(cell_signature(c) for c in cells) for _, cells in rows]
         old_rows, old_signatures = self._rows, self._signatures
-        keep = self.selected_key
-        widths = [cell_len(label.plain) for label in self._labels]
-        for _, cells in rows:
-            for j, cell in enumerate(cells[: len(widths)]):
-                w = _cell_width(cell)
-                widths[j] = max(widths[j], w)
+        keep = self.selected_key if old_rows else self._anchor
+        self._anchor = None
+        widths = column_widths(self._labels, rows)
         self._rows = rows
         self._signatures = signatures
         relayout = widths != self._widths or len(rows) != len(old_rows)
@@ -579,7 +482,7 @@ class LineTable(ScrollView, can_focus=True):
         if y >= self.HEADER_HEIGHT:
             y += scroll_y
         row = y - self.HEADER_HEIGHT
-        if row >= len(self._rows) or (not self.COLUMNS):
+        if row >= len(self._rows) or not self._columns:
             return Strip.blank(width, base)
         strip = self._row_strip(row, width, base)
         if scroll_x or strip.cell_length > width:
@@ -599,7 +502,7 @@ class LineTable(ScrollView, can_focus=True):
     def _row_pieces(self, row: int) -> list[list[Piece] | None]:
         """The cells of ``row`` cut into pieces at the current column widths (cached)."""
         if row < 0:
-            signature: Hashable = ("header", tuple(self.COLUMNS))
+            signature: Hashable = ("header", self._columns)
             cells: Sequence[str | Text] = self._labels
         else:
             signature = self._signatures[row]
@@ -622,7 +525,7 @@ class LineTable(ScrollView, can_focus=True):
         """The whole line of ``row`` (-1: the header), as DataTable draws it (cached)."""
         cursor = row == self._cursor and row >= 0
         hover = self._show_hover and row == self._hover
-        signature = self._signatures[row] if row >= 0 else ("header",)
+        signature = self._signatures[row] if row >= 0 else ("header", self._columns)
         key = (signature, tuple(self._widths), width, cursor, hover, self._style_key)
         cached = self._strips.get(row)
         if cached is not None and cached[0] == key and None not in signature:
