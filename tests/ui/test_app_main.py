@@ -57,6 +57,21 @@ async def test_poll_repaints_only_on_a_new_version() -> None:
         assert screen.snapshot is not shown and screen.snapshot.auto_trade
 
 
+async def test_a_poll_during_shutdown_does_not_fail_on_a_pruned_panel() -> None:
+    # Shutting down prunes the screen's children one by one while the poll timer still fires:
+    # a poll that lands after the status bar went must not raise (CI once failed on
+    # ``NoMatches: StatusBar`` at the end of a Pilot test).
+    app, fake = workstation_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        status = app.query_one(StatusBar)
+        await status.remove()
+        fake.set_auto_trade("BTCUSDT", True)
+        app.poll()
+        assert app.main_screen.snapshot is not None and app.main_screen.snapshot.auto_trade
+        assert "auto ON" in str(status.render())  # the detached bar took the update, quietly
+
+
 async def test_watchlist_enter_charts_the_symbol() -> None:
     app, fake = workstation_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -156,6 +171,8 @@ async def test_cancel_bracket_and_close_position() -> None:
         await pilot.press("c")  # the working ETH entry is listed first
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+        body = str(app.screen.query_one("#confirm-body").render())
+        assert body == "Cancel ETHUSDT bracket seed-short-2 and its resting orders?"  # one market
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -120,6 +120,16 @@ class MainScreen(Screen[None]):
         # The panels exist now (compose ran before Mount): show the first snapshot before the
         # first frame, so that frame already has data (and the tables their column widths)
         # instead of an empty screen that a key or a screenshot could catch.
+        # The panels are held, not queried, per snapshot: cheaper at the frame rate, and a poll
+        # that lands while the app shuts down (its children pruned one by one) then updates
+        # detached widgets harmlessly instead of failing on a panel already removed.
+        self._status = self.query_one(StatusBar)
+        self._guards = self.query_one(GuardBar)
+        self._chart = self.query_one(ChartWidget)
+        self._watchlist = self.query_one(Watchlist)
+        self._signals = self.query_one(SignalQueue)
+        self._blotter = self.query_one(Blotter)
+        self._log = self.query_one(ActivityLog)
         self.ready = True
         self.poll()
 
@@ -136,17 +146,14 @@ class MainScreen(Screen[None]):
         """Push one snapshot into every panel; each skips work when its part is unchanged."""
         previous = self.snapshot
         self.snapshot = snap
-        self.query_one(StatusBar).show(snap)
-        self.query_one(GuardBar).show(snap.guards)
-        chart = self.query_one(ChartWidget)
+        self._status.show(snap)
+        self._guards.show(snap.guards)
         if snap.chart is not None and (previous is None or snap.chart is not previous.chart):
-            chart.set_data(snap.chart)
-        self.query_one(Watchlist).show(snap.watchlist, snap.symbol)
-        self.query_one(SignalQueue).show(snap.signals)
-        self.query_one(Blotter).show(
-            snap.brackets, snap.orders, snap.positions, snap.markets, snap.market
-        )
-        self.query_one(ActivityLog).show(snap.log)
+            self._chart.set_data(snap.chart)
+        self._watchlist.show(snap.watchlist, snap.symbol)
+        self._signals.show(snap.signals)
+        self._blotter.show(snap.brackets, snap.orders, snap.positions, snap.markets, snap.market)
+        self._log.show(snap.log)
 
     # ------------------------------------------------------------------ layout
 
@@ -328,19 +335,32 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(panel, placed)
 
+    def _several_markets(self, market: str) -> bool:
+        """Whether a row of ``market`` needs its market named: the pipeline trades more than
+        one, or ``market`` is not the one it trades (the blotter's Mkt-column rule)."""
+        snap = self.current()
+        traded = set(snap.markets) if snap is not None and snap.markets else {"spot"}
+        return len(traded | {market}) > 1
+
     @on(BracketCancelRequested)
     def _cancel_requested(self, message: BracketCancelRequested) -> None:
+        # Named as the close confirmation names a position ("USD-M BTCUSDT"), but only while
+        # several markets are traded: with one, the words stay as they always were.
+        where = market_label(message.market) if self._several_markets(message.market) else ""
+        what = f"{where} {message.symbol}" if where else message.symbol
+        bracket = f"{where} bracket" if where else "Bracket"
+
         def answer(yes: bool | None) -> None:
             if yes:
                 self.run_intent(
-                    f"Bracket {message.bracket_id} cancel sent",
+                    f"{bracket} {message.bracket_id} cancel sent",
                     self.intents.cancel_bracket(message.bracket_id),
                 )
 
         self.app.push_screen(
             ConfirmScreen(
-                "Cancel bracket?",
-                f"Cancel {message.symbol} bracket {message.bracket_id} and its resting orders?",
+                f"Cancel {where} bracket?" if where else "Cancel bracket?",
+                f"Cancel {what} bracket {message.bracket_id} and its resting orders?",
                 confirm="Cancel it",
             ),
             answer,
