@@ -272,8 +272,25 @@ def test_controller_chart_matches_a_full_rebuild(monkeypatch: pytest.MonkeyPatch
             )
             assert_same(got.series, want.series)
             assert got.frame is c.current
+            assert got.decimals == want.decimals  # cached per closed candle, not re-inferred
             for part in ("swings", "breaks", "zones"):
                 g, w = getattr(got, part), getattr(want, part)
                 for f in g.__dataclass_fields__:
                     np.testing.assert_array_equal(getattr(g, f), getattr(w, f))
     assert runs == [399] * 20  # one SMC pass per closed candle, none per tick
+
+
+def test_controller_chart_decimals_follow_an_open_candle_off_the_grid() -> None:
+    """The decimals are inferred once per closed candle; an open candle whose price needs more
+    of them (not on the closed candles' grid) still gets every digit shown."""
+    from tradeterm.pipeline.chartdata import infer_decimals
+
+    history = synthetic(300, 5)
+    cols = [np.round(getattr(history, n), 2) for n in ("open", "high", "low", "close")]
+    frame = CandleFrame.from_columns("BTCUSDT", "1m", history.open_time, *cols, history.volume)
+    c = _Controller(frame)
+    assert c._chart("BTCUSDT", "1m").decimals == 2
+    off = float(frame.close[-1]) + 0.00123
+    c.current = _with_last(frame, close=off, high=max(off, float(frame.high[-1])))
+    got = c._chart("BTCUSDT", "1m")
+    assert got.decimals == infer_decimals(c.current) == 5

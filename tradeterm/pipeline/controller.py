@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -153,7 +153,7 @@ class PipelineController:
         self.heartbeat = Heartbeat(self, self.options.heartbeat_s, feed_cfg)
         self._filters: dict[str, SymbolFilters] = {}
         self._chart_cache: tuple[Any, Any, Any] | None = None  # (base, open candle, ChartData)
-        self._chart_structure: tuple[Any, Any, Any] | None = None  # see _chart_base
+        self._chart_structure: tuple[Any, Any, Any, int] | None = None  # see _chart_base
         self._version = 0
         self.feed_status = "starting"
         self.risk = RiskConfig()
@@ -377,7 +377,7 @@ class PipelineController:
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
 
-    async def __aenter__(self) -> PipelineController:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -450,17 +450,21 @@ class PipelineController:
         cached = self._chart_cache
         if cached is not None and cached[0] is base and cached[1] == last:
             return cached[2]
-        _key, closed, smc = base
-        data = chart_data(frame, smc=smc, series=closed.extend(frame))
+        _key, closed, smc, decimals = base
+        # The closed candles' decimals hold for the open one when its prices sit on the same
+        # grid (they do: the venue quotes on its tick); inferring over every bar at each tick
+        # was ~40 % of the chart's cost per tick.
+        fits = all(abs(p * 10.0**decimals - round(p * 10.0**decimals)) <= 1e-6 for p in last[1:5])
+        data = chart_data(frame, smc=smc, series=closed.extend(frame), price_decimals=decimals if fits else None)
         self._chart_cache = (base, last, data)
         return data
 
-    def _chart_base(self, frame: CandleFrame, symbol: str, tf: str, market: Market) -> tuple[Any, Any, Any]:
-        """``(key, ClosedSeries, SmcResult | None)`` over the frame's closed candles (all but the
-        last), reused while the key (market, series, last closed open time, frame length) is the
-        same and the closed candles are unchanged."""
+    def _chart_base(self, frame: CandleFrame, symbol: str, tf: str, market: Market) -> tuple[Any, Any, Any, int]:
+        """``(key, ClosedSeries, SmcResult | None, price decimals)`` over the frame's closed
+        candles (all but the last), reused while the key (market, series, last closed open time,
+        frame length) is the same and the closed candles are unchanged."""
         from tradeterm.analysis.smc import SmcConfig, analyze
-        from tradeterm.pipeline.chartdata import ClosedSeries
+        from tradeterm.pipeline.chartdata import ClosedSeries, infer_decimals
 
         n = len(frame)
         key = (market, symbol, tf, int(frame.open_time[-2]), n)
@@ -470,7 +474,7 @@ class PipelineController:
         closed = frame.slice(0, n - 1)  # the open candle moves; structure uses closed bars
         venue = USDM_VENUE if market == "usdm" else VENUE
         smc = analyze(closed, SmcConfig(), venue=venue, symbol=symbol, tf=tf) if len(closed) > 12 else None
-        base = (key, ClosedSeries.of(closed), smc)
+        base = (key, ClosedSeries.of(closed), smc, infer_decimals(closed))
         self._chart_structure = base
         return base
 
