@@ -48,6 +48,31 @@ def test_synthetic_market_is_seeded_and_extends_itself() -> None:
     assert run(1) == run(1) and run(1) != run(2)
 
 
+def test_open_ended_source_keeps_a_bounded_history() -> None:
+    """A synthetic market left running drops its oldest bars past ``retain_bars``; what stays
+    (prices, the forming bar, klines, avgPrice) is exactly what an untrimmed replay serves."""
+    start = 1_700_000_040_000 - 1_700_000_040_000 % 60_000
+
+    def venue(retain: int) -> Venue:
+        return Venue(VenueConfig(synthetic=["BTCUSDT"], seed=3, speed=None, paused=True, history_bars=50,
+                                 start_ms=start, retain_bars=retain, futures=False))
+
+    small, big = venue(600), venue(1_000_000)
+    for _ in range(12):
+        small.step_bars(200)
+        big.step_bars(200)
+        se, full = small.series["BTCUSDT"], big.series["BTCUSDT"]
+        assert se.index_at(small.market_ms) < 660 + 500  # retain, 10 % slack, one extension (500 bars)
+        assert small.last_price("BTCUSDT") == big.last_price("BTCUSDT")
+        t = small.market_ms
+        assert se.klines(Timeframe.M5, t, None, None, 50) == full.klines(Timeframe.M5, t, None, None, 50)
+        assert se.avg_price(t, 5) == full.avg_price(t, 5)
+        i, j = se.index_at(t), full.index_at(t)
+        assert se.bar(i, t) == full.bar(j, t)
+    assert len(big.series["BTCUSDT"]) > 2400  # the untrimmed one did grow
+    assert int(se.open_time[0]) > int(full.open_time[0])  # and the trimmed one did drop bars
+
+
 def test_kline_file_source_replays_real_data() -> None:
     src = file_source(DATA)
     v = Venue(VenueConfig(sources=[src], speed=None, paused=True, history_bars=100))

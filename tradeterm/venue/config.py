@@ -24,6 +24,7 @@ class VenueConfig:
     speed: float | None = 60.0          # market seconds per wall second; None = as fast as consumers take it
     paused: bool = False                # start with the replay clock stopped (tests step it)
     history_bars: int = 1000            # bars already in the past when the replay starts
+    retain_bars: int = 50_000           # an open-ended source keeps at most this many past bars (memory stays flat)
     start_ms: int | None = None         # synthetic market: first bar (default: history ending now)
     balances: dict[str, Decimal] = field(default_factory=lambda: {"USDT": Decimal(10000)})
     credentials: list[Credential] = field(default_factory=list)

@@ -58,8 +58,9 @@ def path_points(o: float, h: float, l: float, c: float) -> tuple[float, float, f
 class SymbolSeries:
     """Base candles of one symbol, growable for open-ended sources."""
 
-    def __init__(self, source: DataSource, rules: SymbolRules) -> None:
+    def __init__(self, source: DataSource, rules: SymbolRules, *, retain: int | None = None) -> None:
         self.source = source
+        self.retain = retain
         self.rules = rules
         self.symbol = source.symbol
         self.tf = source.tf
@@ -98,7 +99,20 @@ class SymbolSeries:
             self._cols["open_time"] = np.concatenate([self.open_time, more.open_time[keep]])
             for name in _COLS:
                 self._cols[name] = np.concatenate([self._cols[name], np.asarray(getattr(more, name))[keep]])
+            self._trim(t_ms)
             self._row_cache = None
+
+    def _trim(self, t_ms: int) -> None:
+        """Past ``retain`` bars before ``t_ms`` the oldest go (10 % at a time, so it is rare): a
+        demo left running all day would otherwise grow by ~80 B per bar per symbol, forever.
+        Bar indexes shift when the front goes; callers look them up by time (``index_at``) and
+        never keep one across a call."""
+        past = self.index_at(t_ms) + 1
+        if self.retain is None or past <= self.retain * 1.1:
+            return
+        drop = past - self.retain
+        for name in ("open_time", *_COLS):
+            self._cols[name] = self._cols[name][drop:].copy()  # a copy, so the old block is freed
 
     def index_at(self, t_ms: int) -> int:
         """Index of the last bar opened at or before ``t_ms`` (-1 before the data)."""

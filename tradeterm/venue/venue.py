@@ -75,7 +75,7 @@ class Venue:
         for s in srcs:
             if s.symbol in self.series:
                 raise ValueError(f"symbol {s.symbol} given twice")
-            self.series[s.symbol] = SymbolSeries(s, s.rules())
+            self.series[s.symbol] = SymbolSeries(s, s.rules(), retain=max(config.retain_bars, config.history_bars))
         start = max(int(se.open_time[min(config.history_bars, len(se) - 1)]) for se in self.series.values())
         self.clock = ReplayClock(start, config.speed)
         if config.paused:
@@ -166,12 +166,13 @@ class Venue:
         se = self.series[sym]
         i = max(se.index_at(t), 0)
         price = Decimal(repr(se.price_on_path(i, se.fraction(i, t))))
+        bar_open = int(se.open_time[i])  # the key is a time: indexes shift when old bars are dropped
         cached = self._ref_cache.get(sym)
-        if cached is None or cached[0] != i:  # avgPrice and book depth change only when a bar closes
+        if cached is None or cached[0] != bar_open:  # avgPrice and book depth change only when a bar closes
             ref = Decimal(repr(se.avg_price(t, se.rules.avg_price_mins))).quantize(se.rules.tick_size)
             per_min = se.volume_per_ms(i) * 60_000
             level = floor_to(Decimal(repr(max(per_min / 20, 0.0))), se.rules.step_size)
-            cached = (i, ref, max(level, se.rules.min_qty * 10))
+            cached = (bar_open, ref, max(level, se.rules.min_qty * 10))
             self._ref_cache[sym] = cached
         _, ref, level = cached
         self.engine.set_market(sym, price, ref if ref > 0 else price, level, t)
