@@ -33,6 +33,10 @@ STAGES = ("features", "smc", "decision", "ack")
 # 100 µs … 10 s: the daemon's p99 target is 25 ms, a slow store or a 5xx retry reaches seconds.
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _STAMPS = 20_000  # candles in flight at most (20 symbols × 2 tf with a deep durable queue fits easily)
+# A stamp older than this is never looked up again (the histograms stop at 10 s): dropping it
+# keeps the table at what a minute of candles needs instead of filling to _STAMPS over half an
+# hour of streaming — memory that only grew, slowly, while the TUI ran.
+_STAMP_TTL_S = 60.0
 
 CandleKey = tuple[str, str, int]
 
@@ -50,8 +54,12 @@ class StampingBus(EventBus):
     def _stamp(self, event: Any, topic: str | None) -> None:
         if (topic or getattr(event, "TOPIC", None)) == "candles.v1" and getattr(event, "closed", False):
             st = self.stamps
-            st[(event.symbol, event.tf.value, event.open_time)] = time.perf_counter()
+            now = time.perf_counter()
+            st[(event.symbol, event.tf.value, event.open_time)] = now
             if len(st) > _STAMPS:
+                st.popitem(last=False)
+            stale = now - _STAMP_TTL_S
+            while st and next(iter(st.values())) < stale:
                 st.popitem(last=False)
 
     async def publish(self, event: Any, topic: str | None = None) -> None:
