@@ -33,18 +33,32 @@ class Daemon:
         self.proc = subprocess.Popen([sys.executable, "-m", "tradeterm", "--daemon"], env=env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: list[dict[str, Any]] = []
+        self.not_json: list[str] = []  # every stdout line must be JSON: checked by the tests that stop it
+        self._stderr: list[str] = []
         self._ready = threading.Event()
         self.endpoint = ""
+        # Both pipes are drained for the process's whole life: a full pipe would block the
+        # daemon's next write and look like a hang.
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            record = json.loads(line)  # every stdout line must be JSON
+            try:
+                record = json.loads(line)
+            except ValueError:
+                self.not_json.append(line)
+                continue
             self.lines.append(record)
-            if record["msg"] == "daemon ready":
+            if record.get("msg") == "daemon ready":
                 self.endpoint = str(record["endpoint"])
                 self._ready.set()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
 
     def wait_ready(self) -> str:
         deadline = time.monotonic() + SLOW
@@ -54,10 +68,13 @@ class Daemon:
         return self.endpoint
 
     def stderr(self) -> str:
-        if self.proc.poll() is None:
-            return ""
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read()
+        """What the daemon wrote to stderr so far (all of it once it has exited)."""
+        if self.proc.poll() is not None:
+            time.sleep(0.1)  # let the reader thread take the pipe's last bytes
+        return "".join(self._stderr)
+
+    def last_lines(self, n: int = 12) -> str:
+        return "\n".join(json.dumps(line) for line in self.lines[-n:])
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(f"{self.endpoint}{path}", timeout=30, **kw)
@@ -122,9 +139,16 @@ def _samples(text: str) -> dict[str, list[str]]:
 def _sigterm(d: Daemon) -> None:
     t0 = time.monotonic()
     d.proc.send_signal(signal.SIGTERM)
-    assert d.proc.wait(timeout=30) == 0
+    try:
+        code = d.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        raise AssertionError(f"the daemon did not exit within 30 s of SIGTERM; its last log lines:\n"
+                             f"{d.last_lines()}\nstderr: {d.stderr()[-4000:]}") from None
+    assert code == 0, f"exit {code}; last log lines:\n{d.last_lines()}\nstderr: {d.stderr()[-4000:]}"
     assert time.monotonic() - t0 < 5.0  # the budget the issue sets for a clean stop
     assert "Traceback" not in d.stderr()
+    assert not d.not_json, d.not_json[:5]
 
 
 def test_readyz_turns_ready_and_metrics_has_every_family(tmp_path: Path, spawn) -> None:  # type: ignore[no-untyped-def]

@@ -27,12 +27,14 @@ from tradeterm.ops.health import Health
 from tradeterm.ops.httpserver import AppServer
 from tradeterm.ops.lock import InstanceLock
 from tradeterm.ops.logging import configure_logging, register_secret
+from tradeterm.ops.watchdog import HardExit
 
 log = logging.getLogger("tradeterm.daemon")
 LOCK_FILE = "daemon.lock"
 
 
 STOP_BUDGET_S = 4.5  # SIGTERM → exit 0 within 5 s, with room for the interpreter to exit
+HARD_EXIT_S = 10.0  # a shutdown still running this long after the signal is stuck: force the exit
 
 
 def daemon_options(settings: Settings) -> Any:
@@ -57,8 +59,9 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
         register_secret(token.get_secret_value())
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    hard_exit = HardExit(loop, HARD_EXIT_S)
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, _on_signal, stop, sig)
+        loop.add_signal_handler(sig, _on_signal, stop, sig, hard_exit)
 
     with InstanceLock(settings.data_dir / LOCK_FILE):
         controller = PipelineController(settings, daemon_options(settings))
@@ -135,6 +138,7 @@ async def run_daemon(settings: Settings, stop: asyncio.Event | None = None) -> i
     return 0
 
 
-def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
+def _on_signal(stop: asyncio.Event, sig: signal.Signals, hard_exit: HardExit) -> None:
     log.info("received %s", sig.name)
     stop.set()
+    hard_exit.arm()  # from here the process ends within HARD_EXIT_S, cleanly or not

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-from typing import Self
 from pathlib import Path
+from typing import Self
 
 from tradeterm.errors import UserError
 
