@@ -757,6 +757,29 @@ def _proc_maps_numba(pid: int) -> bool:
         return False
 
 
+def _proc_smaps_kb(pid: int) -> dict[str, int]:
+    """Resident kB of another process per kind of mapping: ``[heap]``, ``[stack]``, ``anon``
+    (anonymous mmaps: large mallocs, thread arenas, thread stacks) and each mapped file by
+    name. What grows there says whose memory it is (Python's own allocator is inside anon and
+    heap, SQLite's page cache too; a library's file mapping growing means code paged in)."""
+    import os
+
+    out: dict[str, int] = {}
+    name = "anon"
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head = line.split(None, 5)
+                if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                    path = head[5].strip() if len(head) > 5 else ""
+                    name = os.path.basename(path) if path.startswith("/") else (path or "anon")
+                elif line.startswith("Rss:"):
+                    out[name] = out.get(name, 0) + int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
 def bench_rss_real(args: argparse.Namespace) -> None:
     """Start ``python -m tradeterm --ephemeral`` in a pty of ``--size`` (as ``cold-real``), let
     the demo stream for ``--duration`` s and sample the child's RSS, CPU time and whether numba
@@ -768,6 +791,7 @@ def bench_rss_real(args: argparse.Namespace) -> None:
 
     samples: list[tuple[float, float, float]] = []  # (s since spawn, RSS MB, CPU s)
     numba_at: float | None = None
+    smaps_warm: dict[str, int] | None = None  # by mapping, at the end of the warm-up
     with tempfile.TemporaryDirectory() as home:
         t0 = time.perf_counter()
         pid, fd = _spawn_demo_tui(home, args.width, args.height)
@@ -778,6 +802,8 @@ def bench_rss_real(args: argparse.Namespace) -> None:
                 samples.append((now - t0, _proc_rss_mb(pid), _proc_cpu_s(pid)))
                 if numba_at is None and _proc_maps_numba(pid):
                     numba_at = now - t0
+                if smaps_warm is None and now - t0 >= args.duration * 0.25:
+                    smaps_warm = _proc_smaps_kb(pid)
                 next_sample += args.sample
             # Drain the screen output, or the child blocks writing to a full pty.
             ready, _, _ = select.select([fd], [], [], max(0.0, min(0.2, next_sample - now)))
@@ -789,6 +815,7 @@ def bench_rss_real(args: argparse.Namespace) -> None:
         samples.append((time.perf_counter() - t0, _proc_rss_mb(pid), _proc_cpu_s(pid)))
         if numba_at is None and _proc_maps_numba(pid):
             numba_at = samples[-1][0]
+        smaps_end = _proc_smaps_kb(pid)
         os.write(fd, b"\x11")  # ctrl+q
         deadline = time.perf_counter() + 10
         exit_note = "killed (no exit 10 s after ctrl+q)"
@@ -823,6 +850,17 @@ def bench_rss_real(args: argparse.Namespace) -> None:
         f"max {ys.max():.1f} MB  slope after warm-up {slope:+.2f} MB/min  (goal <= 200 MB, flat)"
     )
     print(f"  CPU after warm-up {cpu_pct:.1f} %  numba (llvmlite) loaded: {numba}")
+    if smaps_warm is not None:
+        grew = sorted(
+            ((smaps_end.get(k, 0) - smaps_warm.get(k, 0), k) for k in smaps_end.keys() | smaps_warm),
+            reverse=True,
+        )
+        print(
+            "  RSS growth after warm-up by mapping (kB): "
+            + ", ".join(f"{k} {d:+d}" for d, k in grew[:6] if d)
+            + f"  (end: heap {smaps_end.get('[heap]', 0) // 1024} MB, "
+            f"anon {smaps_end.get('anon', 0) // 1024} MB)"
+        )
     print("  samples (s: MB): " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m, _ in samples))
 
 
