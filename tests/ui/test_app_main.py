@@ -72,6 +72,16 @@ async def test_a_poll_during_shutdown_does_not_fail_on_a_pruned_panel() -> None:
         assert "auto ON" in str(status.render())  # the detached bar took the update, quietly
 
 
+async def test_a_poll_after_shutdown_began_shows_nothing() -> None:
+    app, fake = workstation_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = app.main_screen.snapshot
+    fake.set_auto_trade("BTCUSDT", True)  # a new version after the widgets were pruned
+    app.poll()
+    assert app.main_screen.snapshot is shown
+
+
 async def test_watchlist_enter_charts_the_symbol() -> None:
     app, fake = workstation_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -25,7 +25,10 @@ from tradeterm.ui.commands import TradetermCommands
 from tradeterm.ui.keys import APP_KEYS, bindings
 from tradeterm.ui.screens.help import HelpScreen
 from tradeterm.ui.screens.main import MainScreen
+from tradeterm.ui.textual_fixes import install as install_textual_fixes
 from tradeterm.ui.theme import chart_variable_defaults, load_themes, register_themes, theme_dirs
+
+install_textual_fixes()
 
 DEFAULT_THEME = "tradeterm-dark"
 # Cyclic GC thresholds while the workstation runs: (young, middle, full); CPython's are
@@ -119,7 +122,10 @@ class TradetermApp(App[None]):
         self.set_timer(FREEZE_AFTER_S, freeze_startup_heap, name="gc-freeze")
 
     def poll(self) -> None:
-        """Pull a snapshot; repaint only when its version moved."""
+        """Pull a snapshot; repaint only when its version moved. Nothing once shutdown began:
+        the timer still fires while the screens' widgets are being pruned."""
+        if not self.is_running:
+            return
         try:
             snap = self.pipeline.snapshot()
         except Exception as exc:  # noqa: BLE001 - a failing read model must not kill the screen

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 import numpy as np
 from textual import events
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.theme import Theme
@@ -24,6 +23,7 @@ from textual.widget import Widget
 from tradeterm.contracts import Timeframe
 from tradeterm.market.frame import CandleFrame
 from tradeterm.pipeline.chartdata import ChartData
+from tradeterm.ui.lru import DictLRU
 
 from .keys import chart_bindings
 from .model import Crosshair, ViewState
@@ -69,8 +69,8 @@ class ChartWidget(Widget, can_focus=True):
         self._state = state if state is not None else ViewState()
         self._palette: Palette | None = None
         self._palette_stale = True
-        self._bases: LRUCache[tuple[Any, ...], Base] = LRUCache(4)
-        self._frames: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(8)
+        self._bases: DictLRU[tuple[Any, ...], Base] = DictLRU(4)
+        self._frames: DictLRU[tuple[Any, ...], list[Strip]] = DictLRU(8)
         self._shown: tuple[tuple[Any, ...], list[Strip]] | None = None
         self._mouse_crosshair = False
 
