@@ -37,4 +37,5 @@ def install() -> None:
 
     setattr(divide, _MARK, True)
     divide.__doc__ = original.__doc__
+    divide.__wrapped__ = original  # type: ignore[attr-defined]
     Strip.divide = divide  # type: ignore[method-assign]
