@@ -6,6 +6,7 @@ Usage: python bench/ui_bench.py [--section chart|latency|cold|cold-real|rss|rss-
   cold:      [--cold-runs 3]         cold-real: [--cold-runs 3] [--size 200x50]
   rss:       [--duration 60] [--sample 5] [--stream-interval 0.01] [--fps 10]
   rss-real:  [--duration 60] [--sample 5] [--size 200x50]
+  garbage:   [--duration 60] [--sample 5] [--size 200x50] [--speed 60] [--key-every 2]
 
 Section ``chart``: the candle chart with every overlay on (EMA 20/50/200, Bollinger, VWAP, swings,
 BOS/CHOCH, order blocks, FVGs, liquidity pools and sweeps, three order lines), synthetic BTCUSDT 1m data and its
@@ -82,6 +83,15 @@ wall second, as ``ps``/``top`` show it), and whether — and when — numba's LL
 it. The fake-pipeline ``rss`` section cannot see that, the real pipeline's analysis and chart
 path can. The environment is inherited (e.g. ``TRADETERM_NO_NUMBA=1`` for a comparison); the
 child runs ``-m tradeterm`` from the current directory's import path.
+
+Section ``garbage`` — cyclic garbage per second of the real workstation: the demo pipeline
+(``PipelineController`` with the ``--ephemeral`` options at ``--speed``) and ``TradetermApp``
+headless at ``--size`` in this process, a key pressed every ``--key-every`` s (0: none). After a
+15 s warm-up the automatic collector is held off (threshold 10^9) and every ``--sample`` s a full
+collection runs under ``gc.DEBUG_SAVEALL``: what it finds is exactly what only the cyclic
+collector could free (reference counting frees everything else at once). Printed: objects/s,
+kB/s (``sys.getsizeof``), frames/s and the most common types. Garbage in cycles is what made the
+TUI's heap creep (see BENCHMARKS.md, session 6); the fewer, the flatter.
 """
 
 from __future__ import annotations
@@ -864,6 +874,92 @@ def bench_rss_real(args: argparse.Namespace) -> None:
     print("  samples (s: MB): " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m, _ in samples))
 
 
+def bench_garbage(args: argparse.Namespace) -> None:
+    asyncio.run(_bench_garbage(args))
+
+
+async def _bench_garbage(args: argparse.Namespace) -> None:
+    import collections
+    import gc
+    import logging
+    import os
+    import sys
+    import tempfile
+
+    from tradeterm.config import load_settings
+    from tradeterm.pipeline.controller import PipelineController
+    from tradeterm.ui.app import TradetermApp
+    from tradeterm.workstation import workstation_options
+
+    keys = ("right", "left", "tab", "j", "k", "plus", "minus", "tab")
+    with tempfile.TemporaryDirectory() as home:
+        for name in [k for k in os.environ if k.startswith("TRADETERM_")]:
+            del os.environ[name]
+        os.environ.update({"TRADETERM_DATA_DIR": home, "XDG_CONFIG_HOME": home})
+        settings = load_settings(use_default_file=False)
+        controller = PipelineController(
+            settings, workstation_options(settings, ephemeral=True, speed=args.speed)
+        )
+        app = TradetermApp(controller, max_fps=settings.ui.max_fps)
+        frames = [0]
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is not None:
+                frames[0] += 1
+
+        app._display = display  # type: ignore[method-assign]
+        logging.getLogger("tradeterm").setLevel(logging.WARNING)
+        count: collections.Counter[str] = collections.Counter()
+        size: collections.Counter[str] = collections.Counter()
+        wall = 0.0
+        frames_seen = 0
+        thresholds = gc.get_threshold()
+        try:
+            async with app.run_test(size=(args.width, args.height)) as pilot:
+                await controller.start()
+                await asyncio.sleep(15.0)  # warm-up: history loaded, every cache filled once
+                gc.collect()
+                gc.set_threshold(10**9, 10**9, 10**9)
+                start = time.perf_counter()
+                next_sample, pressed = start + args.sample, 0
+                frames[0] = 0
+                step = args.key_every if args.key_every > 0 else 1.0
+                while time.perf_counter() - start < args.duration:
+                    await asyncio.sleep(step)
+                    if args.key_every > 0:
+                        await pilot.press(keys[pressed % len(keys)])
+                        pressed += 1
+                    if time.perf_counter() >= next_sample:
+                        gc.set_debug(gc.DEBUG_SAVEALL)
+                        gc.collect()
+                        gc.set_debug(0)
+                        for obj in gc.garbage:
+                            kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+                            count[kind] += 1
+                            size[kind] += sys.getsizeof(obj)
+                        gc.garbage.clear()
+                        next_sample = time.perf_counter() + args.sample
+                wall = time.perf_counter() - start
+                frames_seen = frames[0]
+        finally:
+            gc.set_threshold(*thresholds)
+            await controller.stop()
+    n, b = sum(count.values()), sum(size.values())
+    pressing = f"a key every {args.key_every:g} s" if args.key_every > 0 else "no keys"
+    print(
+        f"cyclic garbage: TradetermApp + demo pipeline (speed {args.speed:g}x) headless "
+        f"{args.width}x{args.height}, {pressing}, {wall:.0f} s after a 15 s warm-up"
+    )
+    print(
+        f"  {n / wall:,.0f} objects/s, {b / wall / 1024:,.1f} kB/s "
+        f"({frames_seen / wall:.1f} frames/s)"
+    )
+    for kind, c in count.most_common(8):
+        print(f"    {c / wall:8.1f}/s {size[kind] / wall / 1024:7.1f} kB/s  {kind}")
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "chart": lambda a: bench_chart(a.bars, a.width, a.height, a.runs),
     "latency": bench_latency,
@@ -871,6 +967,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "cold-real": bench_cold_real,
     "rss": bench_rss,
     "rss-real": bench_rss_real,
+    "garbage": bench_garbage,
 }
 
 
@@ -894,6 +991,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="latency runs")
     parser.add_argument("--duration", type=float, default=60.0, help="rss: seconds to stream")
     parser.add_argument("--sample", type=float, default=5.0, help="rss: seconds between samples")
+    parser.add_argument("--speed", type=float, default=60.0, help="garbage: demo market speed")
+    parser.add_argument(
+        "--key-every", type=float, default=2.0, help="garbage: seconds between keys (0: none)"
+    )
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
