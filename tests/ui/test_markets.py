@@ -12,6 +12,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Button, Input, Static
 
+from tradeterm.contracts import OrderStatus
 from tradeterm.contracts.base import Side
 from tradeterm.trading import ManualTicket
 from tradeterm.ui.app import TradetermApp
@@ -26,6 +27,7 @@ from tradeterm.ui.widgets.blotter import (
     MarketTable,
     OrderTable,
     PositionTable,
+    order_rows,
     rekey,
     venue_market,
 )
@@ -420,6 +422,29 @@ async def test_orders_keep_price_and_fill_on_screen_at_120_columns() -> None:
         await pilot.resize_terminal(*SIZE)
         await pilot.pause()
         assert "Time" not in table.columns and "Filled" in table.columns
+
+
+async def test_a_partly_filled_order_fits_at_120_columns() -> None:
+    """Binance's longest status, PARTIALLY_FILLED, is shown as PARTIAL (Filled says how much):
+    spelled out it widened the two-market orders table past the blotter at 120 columns."""
+    fake = FakePipeline(markets=("spot", "usdm"))
+    await fake.place_bracket(_usdm_ticket(fake), market="usdm")
+    orders = list(fake.snapshot().orders)
+    first = orders[0]
+    partial = first.model_copy(
+        update={"status": OrderStatus.PARTIALLY_FILLED, "filled_qty": first.orig_qty / 2}
+    )
+    ((_, cells),) = order_rows([partial], tagged=True)
+    assert "PARTIAL" in cells and "PARTIALLY_FILLED" not in cells
+    app = _BlotterApp()
+    async with app.run_test(size=(70, 30)) as pilot:  # the blotter's width at 120 columns
+        blotter = app.query_one(Blotter)
+        blotter.show([], [partial, *orders[1:]], [], markets=("spot", "usdm"))
+        blotter.action_show_tab("orders")
+        await pilot.pause()
+        table = app.query_one(OrderTable)
+        assert {"Status", "Price", "Filled"} <= set(table.columns)
+        assert table.max_scroll_x == 0
 
 
 class _BlotterApp(App[None]):

@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
-from tradeterm.contracts import OrderUpdateV1
+from tradeterm.contracts import OrderStatus, OrderUpdateV1
 from tradeterm.pipeline.readmodel import BracketRow, PositionRow, market_label
 from tradeterm.ui.keys import BLOTTER_KEYS, bindings
 from tradeterm.ui.messages import BracketCancelRequested, PositionCloseRequested
@@ -100,6 +100,16 @@ def bracket_rows(rows: Sequence[BracketRow], *, tagged: bool = False) -> list[Ro
     ]
 
 
+# Statuses shown shorter than Binance spells them: the Status column is sized to its longest
+# value, and "PARTIALLY_FILLED" alone made the two-market orders table scroll at 120 columns.
+# The Filled column next to it says how much.
+STATUS_LABELS: dict[OrderStatus, str] = {
+    OrderStatus.PARTIALLY_FILLED: "PARTIAL",
+    OrderStatus.PENDING_CANCEL: "CANCELING",
+    OrderStatus.EXPIRED_IN_MATCH: "EXPIRED STP",  # expired by self-trade prevention
+}
+
+
 def order_rows(rows: Sequence[OrderUpdateV1], *, tagged: bool = False) -> list[Row]:
     out: list[Row] = []
     for o in reversed(rows):
@@ -110,7 +120,7 @@ def order_rows(rows: Sequence[OrderUpdateV1], *, tagged: bool = False) -> list[R
             f"{o.leg.value}{o.leg_index or ''}",
             _side(o.side.value),
             o.order_type.value,
-            o.status.value,
+            STATUS_LABELS.get(o.status, o.status.value),
             dec(o.price if o.price is not None else o.stop_price),
             f"{dec(o.filled_qty)}/{dec(o.orig_qty)}",
         )
