@@ -50,6 +50,11 @@ def tune_gc_for_streaming() -> None:
     only full collections rarer left the garbage to pile up into 300-600 ms collections.
     Larger young batches let that garbage die young instead (young collections stay under a
     few ms, the middle one some tens), and full collections become rare and small.
+
+    Since then most of that garbage is gone at its source (``textual_fixes``, ``lru``: ~580
+    cyclic objects a second instead of ~6,700), and memory no longer depends on these
+    thresholds. They stay for latency: with CPython's, the remaining full collections still
+    land 100+ ms stalls inside keys (BENCHMARKS.md, session 6).
     """
     gc.set_threshold(*GC_THRESHOLDS)
 
