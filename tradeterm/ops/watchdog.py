@@ -83,6 +83,6 @@ class HardExit:
         for stream in (self.out, sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except (ValueError, OSError):
+            except (ValueError, OSError):  # a closed or broken pipe: nothing left to save there
                 pass
         os._exit(EXIT_STUCK)
