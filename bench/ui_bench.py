@@ -675,6 +675,31 @@ def _spawn_demo_tui(home: str, width: int, height: int) -> tuple[int, int]:
     return pid, fd
 
 
+def _quit_demo_tui(pid: int, fd: int) -> str:
+    """Press ctrl+q in the TUI's pty, drain it until the child exits (or kill it after 10 s),
+    close the pty; returns how it ended."""
+    import os
+    import select
+    import signal
+
+    os.write(fd, b"\x11")  # ctrl+q
+    deadline = time.perf_counter() + 10
+    note = "killed (no exit 10 s after ctrl+q)"
+    while time.perf_counter() < deadline:
+        with contextlib.suppress(OSError):
+            select.select([fd], [], [], 0.2)
+            os.read(fd, 65536)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            note = f"exit {os.waitstatus_to_exitcode(status)}"
+            break
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(fd)
+    return note
+
+
 def bench_cold_real(args: argparse.Namespace) -> None:
     """``python -m tradeterm --ephemeral`` (demo profile: built-in venue, ingest, analysis,
     paper broker) in a pseudo-terminal of ``--size``, fresh config/data dirs: wall time from the
@@ -682,7 +707,6 @@ def bench_cold_real(args: argparse.Namespace) -> None:
     chart), then ctrl+q. Median of ``--cold-runs``."""
     import os
     import select
-    import signal
     import tempfile
 
     times: list[float] = []
@@ -705,22 +729,7 @@ def bench_cold_real(args: argparse.Namespace) -> None:
                 if "╽".encode() in buf or "╿".encode() in buf:
                     painted = time.perf_counter() - t0
                     break
-            os.write(fd, b"\x11")  # ctrl+q
-            deadline = time.perf_counter() + 10
-            status = None
-            while time.perf_counter() < deadline:
-                with contextlib.suppress(OSError):
-                    select.select([fd], [], [], 0.2)
-                    os.read(fd, 65536)
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    exits.append(f"exit {os.waitstatus_to_exitcode(status)}")
-                    break
-            else:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                exits.append("killed (no exit 10 s after ctrl+q)")
-            os.close(fd)
+            exits.append(_quit_demo_tui(pid, fd))
             if painted is None:
                 print("  no chart painted within 30 s (is the demo pipeline working?)")
             else:
@@ -796,7 +805,6 @@ def bench_rss_real(args: argparse.Namespace) -> None:
     got loaded every ``--sample`` s; then ctrl+q."""
     import os
     import select
-    import signal
     import tempfile
 
     samples: list[tuple[float, float, float]] = []  # (s since spawn, RSS MB, CPU s)
@@ -826,21 +834,7 @@ def bench_rss_real(args: argparse.Namespace) -> None:
         if numba_at is None and _proc_maps_numba(pid):
             numba_at = samples[-1][0]
         smaps_end = _proc_smaps_kb(pid)
-        os.write(fd, b"\x11")  # ctrl+q
-        deadline = time.perf_counter() + 10
-        exit_note = "killed (no exit 10 s after ctrl+q)"
-        while time.perf_counter() < deadline:
-            with contextlib.suppress(OSError):
-                select.select([fd], [], [], 0.2)
-                os.read(fd, 65536)
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                exit_note = f"exit {os.waitstatus_to_exitcode(status)}"
-                break
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        os.close(fd)
+        exit_note = _quit_demo_tui(pid, fd)
     ts = np.array([t for t, _, _ in samples])
     ys = np.array([m for _, m, _ in samples])
     cpu = np.array([c for _, _, c in samples])
